@@ -1,0 +1,1 @@
+"""Shared spatial model and place logic for the city operation platform."""

@@ -1,0 +1,1 @@
+"""Flask web application: app factory in webapp.app."""
