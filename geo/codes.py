@@ -124,11 +124,11 @@ def validate_region_code(code: str, level: RegionLevel | None = None) -> RegionC
 # --- unit grid codes -----------------------------------------------------------
 
 
-def _check_serial(serial: object, upper: int, code: str, what: str) -> int:
+def _check_serial(serial: object, upper: int, error_code: str, what: str) -> int:
     if isinstance(serial, bool) or not isinstance(serial, int):
-        raise GeoError(code, f"{what}应为整数，实际为{type(serial).__name__}类型")
+        raise GeoError(error_code, f"{what}应为整数，实际为{type(serial).__name__}类型")
     if not 1 <= serial <= upper:
-        raise GeoError(code, f"{what}应在1–{upper}之间，实际为{serial}")
+        raise GeoError(error_code, f"{what}应在1–{upper}之间，实际为{serial}")
     return serial
 
 

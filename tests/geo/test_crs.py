@@ -98,6 +98,22 @@ def test_gcj02_beijing_reference_offset():
     assert glat - 39.908 == pytest.approx(0.0014, abs=0.0005)
 
 
+@pytest.mark.parametrize(
+    "wgs, gcj",
+    [
+        # Published in the test suites of several open-source converters; 1e-6° ≈ 0.1 m
+        # catches a wrong coefficient in the series (each term moves points by metres).
+        ((116.404, 39.915), (116.41024449916938, 39.91640428150164)),
+        ((121.0917077, 30.6107779), (121.09626935575027, 30.608604331756705)),
+        ((116.0, 40.0), (116.006141221789, 40.001213650174)),
+    ],
+)
+def test_gcj02_matches_published_reference_values(wgs, gcj):
+    glon, glat = wgs84_to_gcj02(*wgs)
+    assert glon == pytest.approx(gcj[0], abs=1e-6)
+    assert glat == pytest.approx(gcj[1], abs=1e-6)
+
+
 def test_gcj02_forward_offset_at_xiping_is_plausible():
     lon, lat = xiping_grid()
     glon, glat = wgs84_to_gcj02(lon, lat)

@@ -1,0 +1,48 @@
+"""Mount pygeoapi under /ogc inside our Flask app, with our access control
+in front: public layers are open; internal ones need a login, an API key or
+HTTP Basic credentials (what QGIS and GDAL can send)."""
+from __future__ import annotations
+
+import importlib
+import re
+
+from flask import Flask, abort, request
+
+from ogc.config import MOUNT, prepare
+from ogc.layers import Layer
+
+_COLLECTION = re.compile(r"^/ogc/collections/([^/]+)")
+
+
+def mount(app: Flask, settings, sqlalchemy_url: str) -> list[Layer]:
+    _, _, layers = prepare(settings, sqlalchemy_url)
+    import pygeoapi.flask_app as pga  # reads the files prepare() wrote
+
+    # pygeoapi builds its API object at import; in one process that serves
+    # several apps (tests) make sure it reflects this configuration.
+    if pga.CONFIG["server"]["url"] != settings.base_url.rstrip("/") + MOUNT or \
+            set(pga.CONFIG["resources"]) != {l.id for l in layers}:
+        import pygeoapi.config
+        pga = importlib.reload(pga)
+    access = {l.id: l.access for l in layers}
+    bp = pga.BLUEPRINT
+
+    from webapp.auth.guard import principal
+
+    @app.before_request
+    def _guard():
+        if not request.path.startswith(MOUNT):
+            return None
+        m = _COLLECTION.match(request.path)
+        if m:
+            cid = m.group(1)
+            if cid not in access:
+                return None  # pygeoapi answers 404 in the OGC exception format
+            if access[cid] != "public" and principal() is None:
+                abort(401, description=f"图层“{cid}”为内部数据，请登录或提供 API 密钥")
+        return None
+
+    app.register_blueprint(bp, url_prefix=MOUNT)
+    app.extensions["cityops.layers"] = layers
+    app.extensions["cityops.pygeoapi"] = pga
+    return layers

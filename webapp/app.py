@@ -1,0 +1,95 @@
+"""Flask app factory: settings, database, auth, errors, OGC API and blueprints."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from geo.db import get_engine, resolve_url, session_factory
+from geo.settings import Settings, get_settings
+
+APP_TITLE = "西平县城市运行管理服务平台"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+csrf = CSRFProtect()
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Flask:
+    settings = settings or get_settings()
+    url = resolve_url(database_url or settings.database_url or None)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        WTF_CSRF_CHECK_DEFAULT=False,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["cityops.settings"] = settings
+    app.extensions["cityops.url"] = url
+    app.extensions["cityops.engine"] = get_engine(url)
+    app.extensions["cityops.sessions"] = session_factory(url)
+
+    from webapp import db as webdb
+    app.teardown_appcontext(webdb.close_db)
+
+    from webapp import errors
+    errors.register(app)
+
+    import webapp.oplog  # noqa: F401  (installs the operation-log hook)
+
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = "请先登录"
+
+    @login.user_loader
+    def _load(user_id: str):
+        from webapp.auth.models import User
+        user = webdb.get_db().get(User, int(user_id))
+        return user if user is not None and user.enabled else None
+
+    csrf.init_app(app)
+
+    @app.before_request
+    def _csrf():
+        # Forms and session-cookie API calls need a CSRF token; calls that
+        # authenticate with an API key or HTTP Basic carry no cookie to forge.
+        if request.method in UNSAFE and not (request.headers.get("X-API-Key")
+                                             or request.headers.get("Authorization")):
+            csrf.protect()
+
+    @app.context_processor
+    def _globals():
+        return {"app_title": APP_TITLE}
+
+    from webapp.assets import bp as assets_bp
+    from webapp.auth.routes import bp as auth_bp
+    from webapp.home.routes import bp as home_bp
+    from webapp.geoapi.routes import bp as geoapi_bp
+    app.register_blueprint(assets_bp, url_prefix="/assets")
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(geoapi_bp, url_prefix="/api/geo")
+
+    from ogc.mount import mount
+    mount(app, settings, url)
+    logging.getLogger("pygeoapi").setLevel(logging.ERROR)
+    return app

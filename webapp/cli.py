@@ -1,0 +1,139 @@
+"""`cityops` command line: database, demo data, server."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from geo.settings import get_settings
+
+
+def _url(start: bool = True) -> str:
+    from geo.pgcluster import database_url
+    return database_url(get_settings(), start=start)
+
+
+@click.group()
+def main():
+    """西平县城市运行管理服务平台 command line."""
+
+
+@main.group()
+def db():
+    """Database: embedded cluster and migrations."""
+
+
+@db.command("up")
+def db_up():
+    """Start the embedded PostGIS cluster (or check DATABASE_URL) and migrate."""
+    from geo.migrate import upgrade
+    url = _url()
+    upgrade(url)
+    click.echo("database ready")
+
+
+@db.command("down")
+def db_down():
+    """Stop the embedded cluster."""
+    s = get_settings()
+    if s.database_url:
+        click.echo("DATABASE_URL is set: nothing to stop")
+        return
+    from geo.pgcluster import cluster_for
+    cluster_for(s).stop()
+    click.echo("embedded PostgreSQL stopped")
+
+
+@db.command("migrate")
+@click.argument("revision", default="head")
+def db_migrate(revision):
+    from geo.migrate import upgrade
+    upgrade(_url(), revision)
+
+
+@db.command("url")
+def db_url():
+    """Print the database URL (contains the password)."""
+    click.echo(_url())
+
+
+@main.group()
+def demo():
+    """Xiping demo data."""
+
+
+def load_demo(url: str, scale: float, replace: bool, seed: int = 411721, log=click.echo) -> bool:
+    import psycopg
+    from grid_data.generator import generate
+    from grid_data.load import clear, is_empty, load_dataset
+    from ogc.config import libpq_dsn
+
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        if not is_empty(conn):
+            if not replace:
+                log("demo data already present: nothing loaded (use --replace to reload)")
+                return False
+            clear(conn)
+        t0 = time.perf_counter()
+        ds = generate(scale=scale, seed=seed)
+        log(f"generated scale {scale} in {time.perf_counter() - t0:.1f} s")
+        load_dataset(conn, ds, log=log)
+        conn.commit()
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    from sqlalchemy.orm import Session
+    from geo.db import get_engine
+    from webapp.auth.seed import seed_users
+    with Session(get_engine(url)) as s:
+        seed_users(s, {d["code"] for d in ds.departments}, log=log)
+    return True
+
+
+@demo.command("load")
+@click.option("--scale", default=1.0, show_default=True, help="component multiplier (20 ≈ one million)")
+@click.option("--replace", is_flag=True, help="replace existing data")
+@click.option("--seed", default=411721, show_default=True)
+def demo_load(scale, replace, seed):
+    from geo.migrate import upgrade
+    url = _url()
+    upgrade(url)
+    load_demo(url, scale, replace, seed)
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--dev", is_flag=True, help="Flask's reloading development server")
+def serve(port, workers, dev):
+    """Serve the platform (gunicorn)."""
+    s = get_settings()
+    port = port or s.port
+    os.environ.setdefault("PORT", str(port))
+    _url()  # start the embedded cluster before forking workers
+    if dev:
+        from webapp.app import create_app
+        create_app().run(host="127.0.0.1", port=port, debug=True)
+        return
+    from gunicorn.app.wsgiapp import run
+    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
+                "--timeout", "120", "webapp.wsgi:app"]
+    run()
+
+
+@main.command()
+@click.option("--scale", default=1.0, show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.pass_context
+def up(ctx, scale, workers):
+    """Everything `make run` needs: database, migrations, demo data if empty, server."""
+    from geo.migrate import upgrade
+    url = _url()
+    upgrade(url)
+    load_demo(url, scale, replace=False)
+    ctx.invoke(serve, workers=workers)
+
+
+if __name__ == "__main__":
+    main()
