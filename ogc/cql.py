@@ -8,7 +8,7 @@ from __future__ import annotations
 from psycopg import sql
 from pygeofilter import ast, values
 
-from pygeoapi.provider.base import ProviderQueryError
+from pygeoapi.provider.base import ProviderInvalidQueryError
 
 _CMP = {ast.ComparisonOp.EQ: "=", ast.ComparisonOp.NE: "<>", ast.ComparisonOp.LT: "<",
         ast.ComparisonOp.LE: "<=", ast.ComparisonOp.GT: ">", ast.ComparisonOp.GE: ">="}
@@ -53,14 +53,14 @@ class CqlTranslator:
         if isinstance(n, ast.SpatialComparisonPredicate):
             fn = _SPATIAL.get(n.op.name)
             if fn is None:
-                raise ProviderQueryError(user_msg=f"不支持的空间谓词: {n.op.name}")
+                raise ProviderInvalidQueryError(user_msg=f"不支持的空间谓词: {n.op.name}")
             return sql.SQL("{}({}, {})").format(sql.SQL(fn), self._expr(n.lhs), self._expr(n.rhs))
         if isinstance(n, ast.BBox):
             env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
                 self._param(float(n.minx)), self._param(float(n.miny)), self._param(float(n.maxx)),
                 self._param(float(n.maxy)), sql.Literal(self.srid))
             return sql.SQL("ST_Intersects({}, {})").format(self._expr(n.lhs), env)
-        raise ProviderQueryError(user_msg=f"不支持的过滤条件: {type(n).__name__}")
+        raise ProviderInvalidQueryError(user_msg=f"不支持的过滤条件: {type(n).__name__}")
 
     def _expr(self, e) -> sql.Composable:
         if isinstance(e, ast.Attribute):
@@ -68,7 +68,7 @@ class CqlTranslator:
             if name in (self.geom, "geometry", "geom"):
                 return sql.Identifier(self.geom)
             if name not in self.columns:
-                raise ProviderQueryError(user_msg=f"过滤条件中的字段 {name!r} 不存在")
+                raise ProviderInvalidQueryError(user_msg=f"过滤条件中的字段 {name!r} 不存在")
             return sql.Identifier(name)
         if isinstance(e, values.Geometry):
             import json
@@ -83,7 +83,7 @@ class CqlTranslator:
             ops = {ast.ArithmeticOp.ADD: "+", ast.ArithmeticOp.SUB: "-", ast.ArithmeticOp.MUL: "*",
                    ast.ArithmeticOp.DIV: "/"}
             return sql.SQL("({} {} {})").format(self._expr(e.lhs), sql.SQL(ops[e.op]), self._expr(e.rhs))
-        raise ProviderQueryError(user_msg=f"不支持的表达式: {type(e).__name__}")
+        raise ProviderInvalidQueryError(user_msg=f"不支持的表达式: {type(e).__name__}")
 
     def _param(self, v) -> sql.Composable:
         self.params.append(v)

@@ -11,7 +11,10 @@ from flask import Flask, abort, request
 from ogc.config import MOUNT, prepare
 from ogc.layers import Layer
 
-_COLLECTION = re.compile(r"^/ogc/collections/([^/]+)")
+_COLLECTION = re.compile(r"^/ogc/collections/([^/]+)(/items)?/?$")
+_ANY_COLLECTION = re.compile(r"^/ogc/collections/([^/]+)")
+_ITEMS_PARAMS = {"f", "lang", "bbox", "bbox-crs", "crs", "limit", "offset", "resulttype", "datetime", "properties",
+                 "sortby", "skipGeometry", "q", "filter", "filter-lang", "filter-crs", "api_key"}
 
 
 def mount(app: Flask, settings, sqlalchemy_url: str) -> list[Layer]:
@@ -24,7 +27,9 @@ def mount(app: Flask, settings, sqlalchemy_url: str) -> list[Layer]:
             set(pga.CONFIG["resources"]) != {l.id for l in layers}:
         import pygeoapi.config
         pga = importlib.reload(pga)
-    access = {l.id: l.access for l in layers}
+    from ogc import fastpaths
+    fastpaths.install()
+    by_id = {l.id: l for l in layers}
     bp = pga.BLUEPRINT
 
     from webapp.auth.guard import principal
@@ -33,13 +38,19 @@ def mount(app: Flask, settings, sqlalchemy_url: str) -> list[Layer]:
     def _guard():
         if not request.path.startswith(MOUNT):
             return None
-        m = _COLLECTION.match(request.path)
-        if m:
-            cid = m.group(1)
-            if cid not in access:
-                return None  # pygeoapi answers 404 in the OGC exception format
-            if access[cid] != "public" and principal() is None:
-                abort(401, description=f"图层“{cid}”为内部数据，请登录或提供 API 密钥")
+        m = _COLLECTION.match(request.path) or _ANY_COLLECTION.match(request.path)
+        if not m:
+            return None
+        layer = by_id.get(m.group(1))
+        if layer is None:
+            return None  # pygeoapi answers 404 in the OGC exception format
+        if layer.access != "public" and principal() is None:
+            abort(401, description=f"图层“{layer.id}”为内部数据，请登录或提供 API 密钥")
+        if m.re is _COLLECTION and m.group(2):
+            unknown = set(request.args) - _ITEMS_PARAMS - set(layer.fields)
+            if unknown:
+                abort(400, description=f"未知的查询参数：{'、'.join(sorted(unknown))}；"
+                                       f"可用的属性字段：{'、'.join(layer.fields)}")
         return None
 
     app.register_blueprint(bp, url_prefix=MOUNT)

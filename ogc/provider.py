@@ -25,6 +25,7 @@ from ogc.dbpool import pool
 
 LOG = logging.getLogger(__name__)
 STORAGE_SRID = 4490
+STORAGE_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
 _PG_JSON_TYPES = {"integer": "integer", "bigint": "integer", "smallint": "integer", "double precision": "number",
                   "real": "number", "numeric": "number", "boolean": "boolean", "jsonb": "object", "json": "object"}
 _EPSG_RE = re.compile(r"(?:EPSG/0/|EPSG::?|epsg:)(\d+)$")
@@ -116,7 +117,8 @@ class CityFeatureProvider(_Layer, BaseProvider):
                 bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
             # pygeoapi hands the bbox over in storage-CRS axis order: EPSG:4490 is lat/lon.
             minlat, minlon, maxlat, maxlon = (float(v) for v in bbox)
-            conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, 4490)").format(sql.Identifier(self.geom)))
+            conds.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%s, %s, %s, %s, 4490))").format(
+                sql.Identifier(self.geom)))
             params += [minlon, minlat, maxlon, maxlat]
         for name, value in properties or []:
             if name not in self.meta.columns:
@@ -137,7 +139,8 @@ class CityFeatureProvider(_Layer, BaseProvider):
         return conds, params
 
     def _geom_sql(self, crs_transform_spec) -> sql.Composable:
-        uri = crs_transform_spec.target_crs_uri if crs_transform_spec else None
+        # No spec means the client asked for the storage CRS itself (EPSG:4490, lat/lon axis order).
+        uri = crs_transform_spec.target_crs_uri if crs_transform_spec else STORAGE_URI
         srid, flip, digits = output_crs(uri)
         g = sql.Identifier(self.geom)
         if srid != STORAGE_SRID:
@@ -222,7 +225,10 @@ class CityTileProvider(_Layer, MVTPostgreSQLProvider):
         ).format(g=g, names=names, t=self.table_sql)
 
     def get_tiles(self, layer="default", tileset=None, z=None, y=None, x=None, format_=None):
-        z, y, x = int(z), int(y), int(x)
+        try:
+            z, y, x = int(z), int(y), int(x)
+        except (TypeError, ValueError):
+            raise ProviderInvalidQueryError(user_msg="瓦片行列号应为整数") from None
         if tileset != TileMatrixSetEnum.WEBMERCATORQUAD.value.tileMatrixSet:
             raise ProviderTileNotFoundError
         if not (0 <= z <= 24 and 0 <= x < 2 ** z and 0 <= y < 2 ** z):

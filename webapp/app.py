@@ -76,6 +76,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                                              or request.headers.get("Authorization")):
             csrf.protect()
 
+    @app.get("/healthz")
+    def _health():
+        from sqlalchemy import text
+        webdb.get_db().execute(text("SELECT 1"))
+        return {"status": "ok"}
+
     @app.context_processor
     def _globals():
         return {"app_title": APP_TITLE}
@@ -84,10 +90,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     from webapp.auth.routes import bp as auth_bp
     from webapp.home.routes import bp as home_bp
     from webapp.geoapi.routes import bp as geoapi_bp
+    from webapp.basemap.routes import bp as basemap_bp
     app.register_blueprint(assets_bp, url_prefix="/assets")
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(geoapi_bp, url_prefix="/api/geo")
+    app.register_blueprint(basemap_bp)
 
     from ogc.mount import mount
     mount(app, settings, url)

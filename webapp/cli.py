@@ -87,7 +87,12 @@ def load_demo(url: str, scale: float, replace: bool, seed: int = 411721, log=cli
     from geo.db import get_engine
     from webapp.auth.seed import seed_users
     with Session(get_engine(url)) as s:
-        seed_users(s, {d["code"] for d in ds.departments}, log=log)
+        pw = seed_users(s, {d["code"] for d in ds.departments}, log=log)
+    creds = get_settings().var_dir / "admin-password"
+    creds.parent.mkdir(parents=True, exist_ok=True)
+    creds.write_text(pw["admin"] + "\n")
+    os.chmod(creds, 0o600)
+    log(f"admin password saved in {creds}")
     return True
 
 
@@ -120,6 +125,85 @@ def serve(port, workers, dev):
     sys.argv = ["gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
                 "--timeout", "120", "webapp.wsgi:app"]
     run()
+
+
+def _pidfile():
+    return get_settings().var_dir / "run" / "gunicorn.pid"
+
+
+def _pid() -> int | None:
+    try:
+        pid = int(_pidfile().read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=2, show_default=True)
+def start(port, workers):
+    """Start the server in the background (pid and logs under var/)."""
+    import subprocess
+    import urllib.request
+    s = get_settings()
+    port = port or s.port
+    _url()
+    if _pid():
+        click.echo(f"already running (pid {_pid()}): http://127.0.0.1:{port}")
+        return
+    run_dir, log_dir = s.var_dir / "run", s.var_dir / "log"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PORT=str(port))
+    subprocess.run([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--daemon",
+                    "--pid", str(_pidfile()), "--access-logfile", str(log_dir / "access.log"),
+                    "--error-logfile", str(log_dir / "error.log"), "--timeout", "120", "webapp.wsgi:app"],
+                   check=True, env=env)
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        raise click.ClickException(f"server did not come up; see {log_dir / 'error.log'}")
+    click.echo(f"西平县城市运行管理服务平台 running: http://127.0.0.1:{port}  (OGC API: http://127.0.0.1:{port}/ogc)")
+    creds = s.var_dir / "admin-password"
+    if creds.exists():
+        click.echo(f"login: admin / {creds.read_text().strip()}   (demo users, e.g. acceptor / Xiping2026)")
+    click.echo("stop with: make stop")
+
+
+@main.command()
+def stop():
+    """Stop the background server and the embedded database."""
+    import signal
+    pid = _pid()
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not _pid():
+                break
+            time.sleep(0.2)
+        click.echo("server stopped")
+    s = get_settings()
+    if not s.database_url:
+        from geo.pgcluster import cluster_for
+        cluster_for(s).stop()
+        click.echo("embedded PostgreSQL stopped")
+
+
+@main.command()
+def status():
+    s = get_settings()
+    pid = _pid()
+    click.echo(f"server: {'running, pid %d' % pid if pid else 'stopped'}")
+    if not s.database_url:
+        from geo.pgcluster import cluster_for
+        click.echo(f"embedded PostgreSQL: {'running' if cluster_for(s).running() else 'stopped'}")
 
 
 @main.command()

@@ -20,14 +20,14 @@ ROLES = [
     ("supervisor", "监督员", "region"),
     ("monitor", "监测值守员", "all"),
 ]
-# username, display name, role, department code, region code
+# username, display name, role, department code (demo codes from grid_data), region code
 DEMO_USERS = [
-    ("leader", "王主任", "leader", "D002", None),
-    ("acceptor", "李受理", "acceptor", "D002", None),
-    ("shift_chief", "张值班", "shift_chief", "D002", None),
-    ("dispatcher", "赵派遣", "dispatcher", "D002", None),
+    ("leader", "王主任", "leader", "D012", None),
+    ("acceptor", "李受理", "acceptor", "D012", None),
+    ("shift_chief", "张值班", "shift_chief", "D012", None),
+    ("dispatcher", "赵派遣", "dispatcher", "D012", None),
     ("handler", "刘处置", "dept_handler", "D010", None),
-    ("supervisor", "陈监督", "supervisor", "D002", "411721001"),
+    ("supervisor", "陈监督", "supervisor", "D012", "411721001"),
     ("monitor", "周值守", "monitor", "D007", None),
 ]
 

@@ -1,0 +1,139 @@
+"""Session fixtures: a throw-away PostGIS cluster (the same manager as the
+embedded default), migrated and loaded with the scale-1 Xiping demo data,
+the Flask app, a test client and a live server on loopback."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from geo.settings import Settings, get_settings
+
+PASSWORDS = {"admin": "Admin-test-2026", "demo": "Xiping2026"}
+os.environ["CITYOPS_ADMIN_PASSWORD"] = PASSWORDS["admin"]
+os.environ["CITYOPS_DEMO_PASSWORD"] = PASSWORDS["demo"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="cityops-test-"))
+    os.chmod(path, 0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def db_url(workdir):
+    """TEST_DATABASE_URL if given, else a private cluster for this run."""
+    from geo.migrate import upgrade
+    url = os.environ.get("TEST_DATABASE_URL")
+    cluster = None
+    if not url:
+        from geo.pgcluster import EmbeddedCluster
+        cluster = EmbeddedCluster(workdir / "pg", free_port())
+        cluster.start()
+        url = cluster.url()
+    upgrade(url)
+    yield url
+    if cluster is not None:
+        from geo.db import _engines
+        for eng in _engines.values():
+            eng.dispose()
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def demo_db(db_url, workdir):
+    """The scale-1 demo data (loaded once per run)."""
+    from webapp.cli import load_demo
+    os.environ["CITYOPS_VAR"] = str(workdir / "var")
+    load_demo(db_url, 1.0, replace=True, log=lambda *_: None)
+    return db_url
+
+
+@pytest.fixture(scope="session")
+def passwords():
+    return dict(PASSWORDS)
+
+
+@pytest.fixture(scope="session")
+def server_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(demo_db, workdir, server_port) -> Settings:
+    base = get_settings()
+    return replace(base, database_url=demo_db, var_dir=workdir / "var", port=server_port,
+                   base_url=f"http://127.0.0.1:{server_port}", secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from webapp.app import create_app
+    application = create_app(settings, settings.database_url)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def login(client, username: str, password: str):
+    """Log a test client in through the real form (CSRF token included)."""
+    import re
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture()
+def admin_client(app):
+    c = app.test_client()
+    resp = login(c, "admin", PASSWORDS["admin"])
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return c
+
+
+@pytest.fixture()
+def user_client(app):
+    c = app.test_client()
+    resp = login(c, "acceptor", PASSWORDS["demo"])
+    assert resp.status_code == 302
+    return c
+
+
+class LiveServer:
+    def __init__(self, app, port: int):
+        from werkzeug.serving import make_server
+        self.url = f"http://127.0.0.1:{port}"
+        self._srv = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._srv.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app, server_port):
+    srv = LiveServer(app, server_port).start()
+    yield srv
+    srv.stop()

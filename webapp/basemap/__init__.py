@@ -1,0 +1,1 @@
+"""Offline raster basemap: our own layers rendered into XYZ PNG tiles."""
