@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo.pgcluster import database_url  # noqa: E402
 from geo.settings import get_settings  # noqa: E402
-from ogc.config import libpq_dsn  # noqa: E402
+from ogc.config import build_config, libpq_dsn  # noqa: E402
 
 
 def free_port() -> int:
@@ -74,9 +74,7 @@ def start_stock(port: int, dsn: str, workdir: Path) -> subprocess.Popen:
                    "limits": {"default_items": 100, "max_items": 10000}, "map": {"url": "", "attribution": ""},
                    "pretty_print": False},
         "logging": {"level": "ERROR"},
-        "metadata": {"identification": {"title": "stock", "description": "stock", "keywords": ["x"],
-                                        "keywords_type": "theme", "terms_of_service": "", "url": ""},
-                     "license": {"name": "x"}, "provider": {"name": "x"}, "contact": {"name": "x"}},
+        "metadata": build_config([], dsn, f"http://127.0.0.1:{port}")["metadata"],
         "resources": {"components": {
             "type": "collection", "title": "components", "description": "components", "keywords": ["x"],
             "extents": {"spatial": {"bbox": [113.7, 33.15, 114.3, 33.6]}},
