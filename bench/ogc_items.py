@@ -64,8 +64,29 @@ def start_ours(port: int, env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def stock_table(dsn: str) -> None:
+    """Stock pygeoapi's PostgreSQL provider builds its bbox envelope in the
+    storage CRS's EPSG code or 4326 and, given EPSG:4490, reorders the bbox to
+    lat/lon and rebuilds a PROJ transformer per request. Its best case is a
+    lon/lat table declared as 4326: give it an identical copy of the rows
+    (same columns, same GiST index), so the comparison is query for query."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+        n = conn.execute("SELECT count(*) FROM geo.component").fetchone()[0]
+        have = conn.execute("SELECT to_regclass('bench.component') IS NOT NULL").fetchone()[0]
+        if have and conn.execute("SELECT count(*) FROM bench.component").fetchone()[0] == n:
+            return
+        conn.execute("DROP TABLE IF EXISTS bench.component")
+        conn.execute("CREATE TABLE bench.component AS SELECT id, code, class_code, name, status, owner_dept, "
+                     "maintainer_dept, grid_code, address, ST_SetSRID(geom, 4326)::geometry(Point, 4326) AS geom "
+                     "FROM geo.component ORDER BY grid_code")
+        conn.execute("ALTER TABLE bench.component ADD PRIMARY KEY (code)")
+        conn.execute("CREATE INDEX ON bench.component USING gist (geom)")
+        conn.execute("ANALYZE bench.component")
+
+
 def start_stock(port: int, dsn: str, workdir: Path) -> subprocess.Popen:
-    """Stock pygeoapi, its PostgreSQL provider, default options, same table."""
+    """Stock pygeoapi, its PostgreSQL provider, default options."""
     from psycopg.conninfo import conninfo_to_dict
     info = conninfo_to_dict(dsn)
     cfg = {
@@ -81,11 +102,11 @@ def start_stock(port: int, dsn: str, workdir: Path) -> subprocess.Popen:
             "providers": [
                 {"type": "feature", "name": "PostgreSQL",
                  "data": {"host": info["host"], "port": int(info["port"]), "dbname": info["dbname"],
-                          "user": info["user"], "password": info["password"], "search_path": ["geo", "public"]},
+                          "user": info["user"], "password": info["password"], "search_path": ["bench", "public"]},
                  "id_field": "code", "table": "component", "geom_field": "geom"},
                 {"type": "tile", "name": "MVT-postgresql",
                  "data": {"host": info["host"], "port": int(info["port"]), "dbname": info["dbname"],
-                          "user": info["user"], "password": info["password"], "search_path": ["geo", "public"]},
+                          "user": info["user"], "password": info["password"], "search_path": ["bench", "public"]},
                  "id_field": "code", "table": "component", "geom_field": "geom",
                  "options": {"zoom": {"min": 0, "max": 20}},
                  "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}},
@@ -128,6 +149,8 @@ def load(port: int, paths: list[str], seconds: float, concurrency: int, headers:
             mine.append(time.perf_counter() - t0)
             if resp.status != 200:
                 errors[0] += 1
+                if errors[0] == 1:
+                    print(f"  first error on :{port}{path[:80]} -> {resp.status} {body[:200]!r}")
             my_sizes.append(len(body))
         with lock:
             lat.extend(mine)
@@ -151,13 +174,22 @@ def summarise(lat: list[float], wall: float, errors: int = 0, sizes=None) -> dic
             "bytes": statistics.mean(sizes) if sizes else 0}
 
 
-def sql_timing(dsn: str, queries: list[tuple[str, list]], seconds: float) -> dict:
+def quiesce(dsn: str) -> None:
+    """End queries a previous run left behind (a client that timed out does
+    not stop PostgreSQL working), so each measurement starts on a quiet DB."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                     "AND backend_type = 'client backend' AND datname = current_database() AND state = 'active'")
+    time.sleep(1)
+
+
+def sql_timing(dsn: str, queries: list[tuple[str, list]], seconds: float, min_samples: int = 5) -> dict:
     lat = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         stop = time.perf_counter() + seconds
         i = 0
         t_start = time.perf_counter()
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop or i < min_samples:
             q, p = queries[i % len(queries)]
             t0 = time.perf_counter()
             conn.execute(q, p).fetchall()
@@ -246,16 +278,20 @@ def main() -> None:
     procs = []
     try:
         procs.append(start_ours(ours_port, env))
+        stock_table(dsn)
         procs.append(start_stock(stock_port, dsn, workdir))
         wait_up(ours_port, "/healthz")
         wait_up(stock_port, "/collections/components?f=json")
         for name, paths in scenarios.items():
             ours_paths = ["/ogc" + p for p in paths]
+            quiesce(dsn)
             load(ours_port, ours_paths[:20], 1.5, args.concurrency, {"X-API-Key": key})  # warm-up
             results[(name, "ours")] = load(ours_port, ours_paths, args.seconds, args.concurrency, {"X-API-Key": key})
             # Stock pygeoapi takes the same query; its bbox assumes lon/lat storage, which holds numerically.
+            quiesce(dsn)
             load(stock_port, paths[:20], 1.5, args.concurrency, {})
             results[(name, "stock pygeoapi")] = load(stock_port, paths, args.seconds, args.concurrency, {})
+            quiesce(dsn)
             results[(name, "raw SQL (1 conn)")] = sql_timing(dsn, sql_q[name], min(args.seconds, 5))
     finally:
         for p in procs:

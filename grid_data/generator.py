@@ -1752,11 +1752,8 @@ def _build_components(t: _Town, scale: float, nets: dict):
         cols["y"].append(np.concatenate(got_y))
         cols["cell"].append(np.concatenate(got_cell))
         cols["addr"].append(np.concatenate(got_addr))
-    cls = np.concatenate(cols["cls"])
-    x = np.concatenate(cols["x"])
-    y = np.concatenate(cols["y"])
-    cell = np.concatenate(cols["cell"])
-    addr = np.concatenate(cols["addr"])
+    empty = {"cls": np.int64, "x": float, "y": float, "cell": np.int64, "addr": np.int64}
+    cls, x, y, cell, addr = (np.concatenate(cols[k]) if cols[k] else np.zeros(0, dtype=empty[k]) for k in empty)
     n = len(cls)
 
     class_codes = np.array([m[0] for m in _MIX])

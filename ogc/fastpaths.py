@@ -7,11 +7,13 @@ about 0.5 s searching for operations each time, which capped bbox queries at
 Transformer is first used in another thread. We keep the same semantics
 (authority axis order, as pygeoapi expects) but search once per CRS pair and
 build transformers from the resulting PROJ pipeline, which costs ~0.1 ms.
+Feature pages are also serialised with orjson (see `to_json`).
 """
 from __future__ import annotations
 
 import threading
 
+import orjson
 import pyproj
 
 _pipelines: dict[tuple[str, str], str] = {}
@@ -42,6 +44,15 @@ def transform_bbox(bbox: list, from_crs: str, to_crs: str) -> list:
     return list(transform(*bbox[:n]) + transform(*bbox[n:]))
 
 
+def to_json(dict_: dict, pretty: bool = False) -> str:
+    """pygeoapi's to_json with orjson: same output model, several times faster
+    on feature pages, UTF-8 instead of \\u escapes."""
+    from pygeoapi.util import json_serial
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    return orjson.dumps(dict_, default=json_serial, option=option | orjson.OPT_NON_STR_KEYS).decode()
+
+
 def install() -> None:
     import pygeoapi.api.itemtypes as itemtypes
     itemtypes.transform_bbox = transform_bbox
+    itemtypes.to_json = to_json

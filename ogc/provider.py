@@ -8,7 +8,7 @@ per process and no count is run unless `resulttype=hits` asks for it.
 from __future__ import annotations
 
 import functools
-import json
+import orjson
 import logging
 import re
 
@@ -183,7 +183,7 @@ class CityFeatureProvider(_Layer, BaseProvider):
             if exc.__class__.__module__.startswith("psycopg"):
                 raise ProviderInvalidQueryError(user_msg=f"查询条件无效: {str(exc).splitlines()[0]}") from None
             raise
-        features = json.loads(text)
+        features = orjson.loads(text)
         return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
     def get(self, identifier, crs_transform_spec=None, **kwargs):
@@ -194,7 +194,7 @@ class CityFeatureProvider(_Layer, BaseProvider):
             row = conn.execute(stmt, [str(identifier)]).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(user_msg=f"要素 {identifier} 不存在")
-        return json.loads(row[0])
+        return orjson.loads(row[0])
 
     def __repr__(self):
         return f"<CityFeatureProvider> {self.table}"

@@ -1,11 +1,18 @@
 """Who is calling: a logged-in session, an API key or HTTP Basic (for GIS
-clients such as QGIS and GDAL). Role checks live here and only here."""
+clients such as QGIS and GDAL). Role checks live here and only here.
+
+Credentials sent on every request (API keys, Basic) are verified with scrypt
+once and then remembered for CREDENTIAL_TTL seconds as a small snapshot, so
+map clients fetching hundreds of items or tiles do not pay a hash and two
+queries each time; disabling a user or key takes effect within that time."""
 from __future__ import annotations
 
 import base64
 import functools
 import hashlib
+import threading
 import time
+from dataclasses import dataclass
 
 from flask import abort, g, request
 from flask_login import current_user
@@ -15,45 +22,86 @@ from webapp.auth.models import User
 from webapp.auth.service import authenticate, verify_api_key
 from webapp.db import get_db
 
-_basic_cache: dict[str, tuple[float, int]] = {}
+CREDENTIAL_TTL = 60.0
 
 
-def principal() -> User | None:
+@dataclass(frozen=True)
+class Principal:
+    id: int
+    username: str
+    display_name: str
+    role_codes: frozenset[str]
+    dept_code: str | None
+    region_code: str | None
+    via: str  # session | api_key | basic
+
+    @classmethod
+    def of(cls, user: User, via: str) -> "Principal":
+        return cls(user.id, user.username, user.display_name, frozenset(user.role_codes), user.dept_code,
+                   user.region_code, via)
+
+
+_cache: dict[str, tuple[float, Principal]] = {}
+_lock = threading.Lock()
+
+
+def _remembered(digest: str) -> Principal | None:
+    hit = _cache.get(digest)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
+def _remember(digest: str, who: Principal) -> None:
+    with _lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[digest] = (time.monotonic() + CREDENTIAL_TTL, who)
+
+
+def principal() -> Principal | None:
     if "principal" in g:
         return g.principal
-    user = None
+    who = None
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        who = Principal.of(current_user._get_current_object(), "session")
     else:
         key = request.headers.get("X-API-Key") or request.args.get("api_key")
         auth = request.headers.get("Authorization", "")
-        db = get_db()
         if key:
-            api_key = verify_api_key(db, key)
-            user = db.get(User, api_key.user_id) if api_key.user_id else None
-            if user is None or not user.enabled:
-                raise GeoError("api_key_no_user", "API 密钥未绑定有效用户", status=401)
+            who = _api_key_principal(key)
         elif auth.startswith("Basic "):
-            user = _basic_user(auth[6:])
-    g.principal = user
-    return user
+            who = _basic_principal(auth[6:])
+    g.principal = who
+    return who
 
 
-def _basic_user(token: str) -> User:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    db = get_db()
-    cached = _basic_cache.get(digest)
-    if cached and cached[0] > time.monotonic():
-        user = db.get(User, cached[1])
-        if user is not None and user.enabled:
-            return user
-    try:
-        username, password = base64.b64decode(token).decode("utf-8").split(":", 1)
-    except Exception:
-        raise GeoError("basic_auth_malformed", "HTTP Basic 认证信息格式错误", status=401) from None
-    user = authenticate(db, username, password, request.remote_addr, request.user_agent.string)
-    _basic_cache[digest] = (time.monotonic() + 60, user.id)
-    return user
+def _api_key_principal(key: str) -> Principal:
+    digest = "k:" + hashlib.sha256(key.encode()).hexdigest()
+    who = _remembered(digest)
+    if who is None:
+        db = get_db()
+        api_key = verify_api_key(db, key)
+        user = db.get(User, api_key.user_id) if api_key.user_id else None
+        if user is None or not user.enabled:
+            raise GeoError("api_key_no_user", "API 密钥未绑定有效用户", status=401)
+        who = Principal.of(user, "api_key")
+        _remember(digest, who)
+    return who
+
+
+def _basic_principal(token: str) -> Principal:
+    digest = "b:" + hashlib.sha256(token.encode()).hexdigest()
+    who = _remembered(digest)
+    if who is None:
+        try:
+            username, password = base64.b64decode(token, validate=True).decode("utf-8").split(":", 1)
+        except Exception:
+            raise GeoError("basic_auth_malformed", "HTTP Basic 认证信息格式错误", status=401) from None
+        user = authenticate(get_db(), username, password, request.remote_addr, request.user_agent.string)
+        who = Principal.of(user, "basic")
+        _remember(digest, who)
+    return who
 
 
 def require_login(view):
@@ -69,10 +117,10 @@ def require_roles(*roles: str):
     def deco(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            user = principal()
-            if user is None:
+            who = principal()
+            if who is None:
                 abort(401)
-            if roles and not (user.role_codes & set(roles)) and "admin" not in user.role_codes:
+            if roles and not (who.role_codes & set(roles)) and "admin" not in who.role_codes:
                 abort(403)
             return view(*args, **kwargs)
         return wrapper

@@ -64,9 +64,6 @@ def create_api_key(db: Session, name: str, user_id: int | None) -> str:
     return f"{key_id}.{secret}"
 
 
-_key_cache: dict[str, tuple[float, int | None]] = {}
-
-
 def verify_api_key(db: Session, full_key: str) -> ApiKey:
     try:
         key_id, secret = full_key.split(".", 1)
@@ -76,14 +73,8 @@ def verify_api_key(db: Session, full_key: str) -> ApiKey:
     now = dt.datetime.now(dt.timezone.utc)
     if key is None or not key.enabled or (key.expires_at and key.expires_at < now):
         raise GeoError("api_key_invalid", "API 密钥无效或已停用", status=401)
-    # scrypt is deliberately slow; remember a verified key briefly so map
-    # clients sending it on every tile request are not throttled by hashing.
-    digest = hashlib.sha256(full_key.encode()).hexdigest()
-    cached = _key_cache.get(digest)
-    if not (cached and cached[0] > time.monotonic()):
-        if not verify_password(key.secret_hash, secret):
-            raise GeoError("api_key_invalid", "API 密钥无效或已停用", status=401)
-        _key_cache[digest] = (time.monotonic() + 60, key.user_id)
+    if not verify_password(key.secret_hash, secret):
+        raise GeoError("api_key_invalid", "API 密钥无效或已停用", status=401)
     return key
 
 
