@@ -60,9 +60,9 @@ stop:
 status:
 	@$(BIN)/cityops status
 
-## Benchmark data: about one million components (see bench/README).
+## Benchmark data: about one million components. Replaces the demo data (and demo users).
 bench-data: deps
 	$(BIN)/cityops demo load --scale 20 --replace
 
 bench: deps
-	$(BIN)/python bench/ogc_items.py
+	$(BIN)/cityops bench

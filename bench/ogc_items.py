@@ -298,6 +298,8 @@ def main() -> None:
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM admin.api_key WHERE key_id = %s", (key.split(".")[0],))
 
     print(f"\nOGC API benchmark — {total:,} components, 2 workers each, {args.concurrency} clients, "
           f"{args.seconds:.0f} s per run, loopback\n")

@@ -147,7 +147,8 @@ class CityFeatureProvider(_Layer, BaseProvider):
             g = sql.SQL("ST_Transform({}, {})").format(g, sql.Literal(srid))
         if flip:
             g = sql.SQL("ST_FlipCoordinates({})").format(g)
-        return sql.SQL("ST_AsGeoJSON({}, {})::json").format(g, sql.Literal(digits))
+        # options 0: no legacy "crs" member; the Content-Crs header says which CRS it is.
+        return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(g, sql.Literal(digits))
 
     def _feature_sql(self, names, skip_geometry, crs_transform_spec) -> sql.Composable:
         geometry = sql.SQL("NULL") if skip_geometry else self._geom_sql(crs_transform_spec)

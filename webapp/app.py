@@ -43,6 +43,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings.base_url.startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    hops = int(os.environ.get("CITYOPS_PROXY_HOPS", "0"))
+    if hops:
+        # Behind a reverse proxy: take client address and scheme from X-Forwarded-*.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["cityops.settings"] = settings
     app.extensions["cityops.url"] = url
     app.extensions["cityops.engine"] = get_engine(url)

@@ -122,7 +122,8 @@ def serve(port, workers, dev):
         create_app().run(host="127.0.0.1", port=port, debug=True)
         return
     from gunicorn.app.wsgiapp import run
-    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
+    bind = os.environ.get("CITYOPS_BIND", "127.0.0.1")
+    sys.argv = ["gunicorn", "-w", str(workers), "-b", f"{bind}:{port}", "--access-logfile", "-",
                 "--timeout", "120", "webapp.wsgi:app"]
     run()
 
@@ -157,7 +158,8 @@ def start(port, workers):
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PORT=str(port))
-    subprocess.run([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--daemon",
+    bind = os.environ.get("CITYOPS_BIND", "127.0.0.1")
+    subprocess.run([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{bind}:{port}", "--daemon",
                     "--pid", str(_pidfile()), "--access-logfile", str(log_dir / "access.log"),
                     "--error-logfile", str(log_dir / "error.log"), "--timeout", "120", "webapp.wsgi:app"],
                    check=True, env=env)
@@ -173,7 +175,8 @@ def start(port, workers):
     click.echo(f"西平县城市运行管理服务平台 running: http://127.0.0.1:{port}  (OGC API: http://127.0.0.1:{port}/ogc)")
     creds = s.var_dir / "admin-password"
     if creds.exists():
-        click.echo(f"login: admin / {creds.read_text().strip()}   (demo users, e.g. acceptor / Xiping2026)")
+        click.echo(f"initial login: admin / {creds.read_text().strip()} (until changed; from {creds})")
+        click.echo("demo users: leader, acceptor, shift_chief, dispatcher, handler, supervisor, monitor")
     click.echo("stop with: make stop")
 
 
@@ -204,6 +207,16 @@ def status():
     if not s.database_url:
         from geo.pgcluster import cluster_for
         click.echo(f"embedded PostgreSQL: {'running' if cluster_for(s).running() else 'stopped'}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args):
+    """Run bench/ogc_items.py (needs `demo load --scale 20` first)."""
+    import runpy
+    from geo.settings import ROOT
+    sys.argv = ["ogc_items.py", *args]
+    runpy.run_path(str(ROOT / "bench" / "ogc_items.py"), run_name="__main__")
 
 
 @main.command()

@@ -194,3 +194,10 @@ def test_bad_input_is_4xx_not_500(user_client, query):
 def test_unknown_collection_is_404(client):
     assert client.get("/ogc/collections/nope/items?f=json").status_code == 404
     assert client.get("/ogc/collections/nope?f=json").status_code == 404
+
+
+def test_geometry_has_no_legacy_crs_member(client):
+    f = client.get("/ogc/collections/bridges/items?f=json&limit=1").get_json()["features"][0]
+    assert "crs" not in f["geometry"]
+    r = client.get("/ogc/collections/bridges/items?f=json&limit=1&crs=http://www.opengis.net/def/crs/EPSG/0/4547")
+    assert "crs" not in r.get_json()["features"][0]["geometry"]

@@ -83,14 +83,14 @@ class User(Versioned, Base):
 
 
 class ApiKey(Timestamps, Base):
-    """Keys for outside systems: key id is public, the secret is stored hashed
-    and also signs requests (HMAC) where a signature is required."""
+    """Keys for outside systems: `key_id.secret`. The secret is checked against
+    its scrypt hash; it is also kept in `secret` because HMAC request signatures
+    need it on the server (encrypting that column at rest is still to do)."""
     __tablename__ = "api_key"
     __table_args__ = {"schema": SCHEMA}
     key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
     secret_hash: Mapped[str] = mapped_column(String(256), nullable=False)
-    # Secret kept for HMAC verification, encrypted at rest is future work.
     secret: Mapped[str] = mapped_column(String(80), nullable=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey(f"{SCHEMA}.user.id"))
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
