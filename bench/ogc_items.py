@@ -215,7 +215,6 @@ def main() -> None:
     settings = get_settings()
     url = database_url(settings)
     dsn = libpq_dsn(url)
-    rnd = random.Random(20)
     with psycopg.connect(dsn, autocommit=True) as conn:
         total = conn.execute("SELECT count(*) FROM geo.component").fetchone()[0]
         if total < 500_000:

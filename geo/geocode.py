@@ -11,7 +11,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from geo.crs import CGCS2000, normalize_crs, to_storage
+from geo.crs import CGCS2000, normalize_crs
 from geo.errors import GeoError
 from geo.geometry import validate_geometry
 

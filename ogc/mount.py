@@ -25,7 +25,6 @@ def mount(app: Flask, settings, sqlalchemy_url: str) -> list[Layer]:
     # several apps (tests) make sure it reflects this configuration.
     if pga.CONFIG["server"]["url"] != settings.base_url.rstrip("/") + MOUNT or \
             set(pga.CONFIG["resources"]) != {l.id for l in layers}:
-        import pygeoapi.config
         pga = importlib.reload(pga)
     from ogc import fastpaths
     fastpaths.install()

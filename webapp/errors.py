@@ -19,10 +19,6 @@ HTTP_CODES = {400: ("bad_request", "请求无效"), 401: ("unauthorized", "请�
               500: ("internal_error", "服务器内部错误，已记录，请联系管理员")}
 
 
-class ApiError(GeoError):
-    """An API-level bad request with a stable code."""
-
-
 def wants_json() -> bool:
     if request.path.startswith(("/api/", "/ogc")):
         return True
