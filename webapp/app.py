@@ -82,7 +82,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                                              or request.headers.get("Authorization")):
             csrf.protect()
 
+    from webapp.auth.permissions import public
+
     @app.get("/healthz")
+    @public
     def _health():
         from sqlalchemy import text
         webdb.get_db().execute(text("SELECT 1"))

@@ -34,11 +34,13 @@ class Principal:
     dept_code: str | None
     region_code: str | None
     via: str  # session | api_key | basic
+    permissions: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, user: User, via: str) -> "Principal":
+        perms = frozenset(p for r in user.roles for p in (r.permissions or []))
         return cls(user.id, user.username, user.display_name, frozenset(user.role_codes), user.dept_code,
-                   user.region_code, via)
+                   user.region_code, via, perms)
 
 
 _cache: dict[str, tuple[float, Principal]] = {}

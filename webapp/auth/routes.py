@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
 from webapp.auth.forms import LoginForm
+from webapp.auth.permissions import public
 from webapp.auth.service import LoginFailed, authenticate
 from webapp.db import get_db
 
@@ -21,6 +22,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -38,6 +40,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout():
     logout_user()
     flash("已退出登录", "info")

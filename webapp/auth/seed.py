@@ -34,8 +34,9 @@ DEMO_USERS = [
 
 def seed_users(db: Session, departments: set[str], log=print) -> dict[str, str]:
     """Create roles, the admin and one demo user per role. Returns passwords."""
+    from webapp.auth.permissions import ROLE_PERMISSIONS
     for code, name, scope in ROLES:
-        db.merge(Role(code=code, name=name, data_scope=scope))
+        db.merge(Role(code=code, name=name, data_scope=scope, permissions=ROLE_PERMISSIONS.get(code, [])))
     db.flush()
     roles = {r.code: r for r in db.query(Role).all()}
     admin_pw = os.environ.get("CITYOPS_ADMIN_PASSWORD") or secrets.token_urlsafe(12)

@@ -24,6 +24,7 @@ from flask import Blueprint, current_app, jsonify, make_response, request
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import text
 
+from webapp.auth.permissions import public
 from webapp.db import get_db
 
 bp = Blueprint("basemap", __name__)
@@ -363,6 +364,7 @@ cache = _TileCache()
 
 
 @bp.get("/basemap/<z>/<x>/<y>.png")
+@public
 def tile(z: str, x: str, y: str):
     try:
         zi, xi, yi = parse_tile(z, x, y)

@@ -13,7 +13,7 @@ from geo.crs import normalize_crs, transform_xy, GCJ02
 from geo.errors import GeoError
 from geo.geocode import county_outline, geocode_address, locate_point
 from geo.geometry import validate_geometry
-from webapp.auth.guard import require_login
+from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 
 bp = Blueprint("geoapi", __name__)
@@ -43,7 +43,7 @@ def _only(allowed: set[str]) -> None:
 
 
 @bp.get("/locate")
-@require_login
+@require_permission("geo:query")
 def locate():
     """Point → county/street/community/unit grid/responsibility grid."""
     _only({"lon", "lat", "crs"})
@@ -53,7 +53,7 @@ def locate():
 
 
 @bp.get("/geocode")
-@require_login
+@require_permission("geo:query")
 def geocode():
     _only({"address", "limit"})
     try:
@@ -64,7 +64,7 @@ def geocode():
 
 
 @bp.post("/validate")
-@require_login
+@require_permission("geo:query")
 def validate():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -81,7 +81,7 @@ def validate():
 
 
 @bp.get("/transform")
-@require_login
+@require_permission("geo:query")
 def transform():
     _only({"x", "y", "from", "to"})
     src, dst = normalize_crs(request.args.get("from", "EPSG:4490")), normalize_crs(request.args.get("to", "EPSG:4490"))
@@ -90,7 +90,7 @@ def transform():
 
 
 @bp.get("/codes/grid/<code>")
-@require_login
+@require_permission("geo:query")
 def grid_code(code: str):
     parsed = codes.validate_grid_code(code, county=current_app.extensions["cityops.settings"].county_code)
     row = get_db().execute(text("SELECT name, community_code, area_m2 FROM geo.unit_grid WHERE code=:c"),
@@ -100,7 +100,7 @@ def grid_code(code: str):
 
 
 @bp.get("/codes/component/<code>")
-@require_login
+@require_permission("geo:query")
 def component_code(code: str):
     db = get_db()
     known = {r[0] for r in db.execute(text(
@@ -124,7 +124,7 @@ _SEARCHABLE = [
 
 
 @bp.get("/search")
-@require_login
+@require_permission("geo:query")
 def search():
     """Find features by code (prefix) or by name, for the map's search box."""
     _only({"q"})

@@ -4,12 +4,11 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, current_app, jsonify, render_template
-from flask_login import login_required
 from sqlalchemy import text
 
 from ogc.config import COUNTY_BBOX
 from ogc.layers import Layer
-from webapp.auth.guard import require_login
+from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 
 bp = Blueprint("home", __name__, template_folder="templates", static_folder="static",
@@ -67,13 +66,13 @@ def home_extent() -> list[float]:
 
 
 @bp.route("/")
-@login_required
+@require_permission("map:view")
 def index():
     return render_template("home/map.html", tianditu_key=os.environ.get("CITYOPS_TIANDITU_KEY", "").strip())
 
 
 @bp.get("/api/map/layers")
-@require_login
+@require_permission("map:view")
 def map_layers():
     """Published layers with their style, legend, group and loading rule,
     plus the code → name look-ups the feature popups use."""
