@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @app.context_processor
     def _globals():
-        return {"app_title": APP_TITLE}
+        return {"app_title": APP_TITLE, "admin_endpoints": set(app.view_functions)}
 
     from webapp.assets import bp as assets_bp
     from webapp.auth.routes import bp as auth_bp
@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(geoapi_bp, url_prefix="/api/geo")
+    from webapp import admin
+    app.register_blueprint(admin.pages)
+    app.register_blueprint(admin.api)
     app.register_blueprint(basemap_bp)
 
     from ogc.mount import mount

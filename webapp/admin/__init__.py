@@ -1,0 +1,10 @@
+"""应用维护系统 (system administration): users, departments, logs, …
+
+One blueprint for pages (/admin/…) and one for the JSON API (/api/admin/…);
+each part lives in its own module that adds routes to both."""
+from flask import Blueprint
+
+pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+api = Blueprint("admin_api", __name__, url_prefix="/api/admin")
+
+from webapp.admin import users, departments, logs  # noqa: E402,F401  (register routes)

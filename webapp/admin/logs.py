@@ -1,0 +1,1 @@
+"""Placeholder: routes are added by this module."""
