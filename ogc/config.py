@@ -32,7 +32,8 @@ def libpq_dsn(sqlalchemy_url: str) -> str:
 
 
 def collection(layer: Layer, dsn: str) -> dict:
-    data = {"dsn": dsn, "table": layer.table, "geom": "geom", "fields": list(layer.fields)}
+    data = {"dsn": dsn, "table": layer.table, "geom": "geom", "fields": list(layer.fields),
+            "access": layer.access, "dept_fields": list(layer.dept_fields)}
     providers = [{
         "type": "feature",
         "name": "ogc.provider.CityFeatureProvider",

@@ -38,6 +38,8 @@ class Layer:
     style: dict = field(default_factory=dict)
     legend: str = ""
     order: int = 100
+    # Department columns used by the `dept` data scope.
+    dept_fields: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -80,6 +82,7 @@ def parse_layer(doc: dict, source: Path) -> Layer:
         tiles=bool(tiles), tile_minzoom=int(tiles.get("minzoom", 10)) if tiles else 10,
         tile_maxzoom=int(tiles.get("maxzoom", 20)) if tiles else 20,
         style=dict(doc.get("style", {})), legend=doc.get("legend", title["zh"]), order=int(doc.get("order", 100)),
+        dept_fields=tuple(_ident(f, "dept_field", source) for f in doc.get("dept_fields", [])),
     )
 
 

@@ -22,6 +22,7 @@ from pygeoapi.models.provider.base import TileMatrixSetEnum
 
 from ogc.cql import CqlTranslator
 from ogc.dbpool import pool
+from ogc.scope import scope_condition
 
 LOG = logging.getLogger(__name__)
 STORAGE_SRID = 4490
@@ -85,6 +86,8 @@ class _Layer:
         self.geom = data.get("geom", "geom")
         self.id_field = provider_def.get("id_field", "code")
         self.published = tuple(data["fields"])
+        self.access = data.get("access", "internal")
+        self.dept_fields = list(data.get("dept_fields", []))
         self.meta = table_meta(self.dsn, self.table, self.published)
         self._fields = {k: {"type": v} for k, v in self.meta.columns.items()}
 
@@ -112,6 +115,10 @@ class CityFeatureProvider(_Layer, BaseProvider):
     # -- queries -----------------------------------------------------------
     def _where(self, bbox, properties, filterq, q) -> tuple[list[sql.Composable], list]:
         conds, params = [], []
+        scope, scope_params = scope_condition(self.access, self.geom, self.dept_fields)
+        if scope is not None:
+            conds.append(scope)
+            params += scope_params
         if bbox:
             if len(bbox) == 6:
                 bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
@@ -188,11 +195,12 @@ class CityFeatureProvider(_Layer, BaseProvider):
         return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
     def get(self, identifier, crs_transform_spec=None, **kwargs):
-        stmt = sql.SQL("SELECT ({})::text FROM {} WHERE {}::text = %s").format(
+        scope, scope_params = scope_condition(self.access, self.geom, self.dept_fields)
+        stmt = sql.SQL("SELECT ({})::text FROM {} WHERE {}::text = %s{}").format(
             self._feature_sql(self.published, False, crs_transform_spec), self.table_sql,
-            sql.Identifier(self.id_field))
+            sql.Identifier(self.id_field), sql.SQL(" AND ") + scope if scope is not None else sql.SQL(""))
         with pool(self.dsn).connection() as conn:
-            row = conn.execute(stmt, [str(identifier)]).fetchone()
+            row = conn.execute(stmt, [str(identifier)] + scope_params).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(user_msg=f"要素 {identifier} 不存在")
         return orjson.loads(row[0])
@@ -215,15 +223,16 @@ class CityTileProvider(_Layer, MVTPostgreSQLProvider):
     def get_layer(self):
         return self.table.split(".")[1]
 
-    def tile_sql(self) -> sql.Composable:
+    def tile_sql(self, scope: sql.Composable | None = None) -> sql.Composable:
         names = sql.SQL(", ").join(sql.Identifier(n) for n in self.published if self.meta.pg_types[n] != "jsonb")
         g = sql.Identifier(self.geom)
         return sql.SQL(
             "WITH b AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env), "
             "mvt AS (SELECT ST_AsMVTGeom(ST_Transform({g}, 3857), b.env) AS mvtgeom, {names} "
-            "FROM {t}, b WHERE {g} && ST_Transform(b.env, 4490)) "
+            "FROM {t}, b WHERE {g} && ST_Transform(b.env, 4490){scope}) "
             "SELECT ST_AsMVT(mvt.*, %s, 4096, 'mvtgeom') FROM mvt"
-        ).format(g=g, names=names, t=self.table_sql)
+        ).format(g=g, names=names, t=self.table_sql,
+                 scope=sql.SQL(" AND ") + scope if scope is not None else sql.SQL(""))
 
     def get_tiles(self, layer="default", tileset=None, z=None, y=None, x=None, format_=None):
         try:
@@ -234,8 +243,9 @@ class CityTileProvider(_Layer, MVTPostgreSQLProvider):
             raise ProviderTileNotFoundError
         if not (0 <= z <= 24 and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
             raise ProviderTileNotFoundError
+        scope, scope_params = scope_condition(self.access, self.geom, self.dept_fields)
         with pool(self.dsn).connection() as conn:
-            data = conn.execute(self.tile_sql(), [z, x, y, self.get_layer()]).fetchone()[0]
+            data = conn.execute(self.tile_sql(scope), [z, x, y, *scope_params, self.get_layer()]).fetchone()[0]
         return bytes(data) if data else b""
 
     def get_tiling_schemes(self):

@@ -23,6 +23,7 @@ from webapp.auth.service import authenticate, verify_api_key
 from webapp.db import get_db
 
 CREDENTIAL_TTL = 60.0
+SCOPE_ORDER = ["all", "dept", "region", "own"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,16 @@ class Principal:
     region_code: str | None
     via: str  # session | api_key | basic
     permissions: frozenset[str] = frozenset()
+    data_scope: str = "own"
 
     @classmethod
     def of(cls, user: User, via: str) -> "Principal":
         perms = frozenset(p for r in user.roles for p in (r.permissions or []))
+        # The widest scope among the user's roles applies.
+        scopes = [r.data_scope for r in user.roles if r.data_scope in SCOPE_ORDER] or ["own"]
+        scope = min(scopes, key=SCOPE_ORDER.index)
         return cls(user.id, user.username, user.display_name, frozenset(user.role_codes), user.dept_code,
-                   user.region_code, via, perms)
+                   user.region_code, via, perms, scope)
 
 
 _cache: dict[str, tuple[float, Principal]] = {}
