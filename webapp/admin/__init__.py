@@ -4,7 +4,8 @@ One blueprint for pages (/admin/…) and one for the JSON API (/api/admin/…);
 each part lives in its own module that adds routes to both."""
 from flask import Blueprint
 
-pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+                  static_folder="static", static_url_path="/static/admin")
 api = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
-from webapp.admin import users, departments, logs  # noqa: E402,F401  (register routes)
+from webapp.admin import users, departments, logs, dicts  # noqa: E402,F401  (register routes)

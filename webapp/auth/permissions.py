@@ -20,12 +20,14 @@ PERMISSIONS: dict[str, str] = {
     "admin:dept:view": "查看部门",
     "admin:dept:edit": "新增/修改/删除部门",
     "admin:log:view": "查看登录日志与操作日志",
+    "admin:dict:view": "查看数据字典",
+    "admin:dict:edit": "维护数据字典",
 }
 
 # Default permissions per role, given at demo load (editable later in the UI).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "admin": ["*"],
-    "leader": ["map:view", "geo:query", "admin:user:view", "admin:dept:view", "admin:log:view"],
+    "leader": ["map:view", "geo:query", "admin:user:view", "admin:dept:view", "admin:log:view", "admin:dict:view"],
     "acceptor": ["map:view", "geo:query"],
     "shift_chief": ["map:view", "geo:query", "admin:dept:view"],
     "dispatcher": ["map:view", "geo:query", "admin:dept:view"],
