@@ -93,7 +93,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @app.context_processor
     def _globals():
-        return {"app_title": APP_TITLE, "admin_endpoints": set(app.view_functions)}
+        from webapp.auth.guard import principal
+        from webapp.auth.permissions import has_permission
+
+        def can(code: str) -> bool:
+            who = principal()
+            return who is not None and has_permission(who, code)
+        return {"app_title": APP_TITLE, "admin_endpoints": set(app.view_functions), "can": can}
 
     from webapp.assets import bp as assets_bp
     from webapp.auth.routes import bp as auth_bp
