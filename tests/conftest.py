@@ -20,6 +20,12 @@ os.environ["CITYOPS_ADMIN_PASSWORD"] = PASSWORDS["admin"]
 os.environ["CITYOPS_DEMO_PASSWORD"] = PASSWORDS["demo"]
 
 
+def basic(user: str, pw: str) -> dict:
+    """HTTP Basic header, as QGIS and GDAL send it."""
+    import base64
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,9 +2,9 @@
 bbox, paging, property filters, CQL2, single items, CRS handling, access."""
 from __future__ import annotations
 
-import base64
-
 import pytest
+
+from tests.conftest import basic
 from sqlalchemy import create_engine, text
 
 from ogc.layers import load_layers
@@ -15,10 +15,6 @@ PUBLIC = [l.id for l in LAYERS if l.access == "public"]
 INTERNAL = [l.id for l in LAYERS if l.access != "public"]
 # A small box in the town centre (CRS84 lon/lat).
 SMALL_BBOX = "114.018,33.376,114.022,33.380"
-
-
-def basic(user: str, pw: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,10 @@
 data, a department user only their department's; public layers stay whole."""
 from __future__ import annotations
 
-import base64
-
 import pytest
+
+from tests.conftest import basic
 from sqlalchemy import create_engine, text
-
-
-def basic(user: str, pw: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
 
 
 @pytest.fixture(scope="module")

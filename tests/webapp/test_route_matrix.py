@@ -3,8 +3,6 @@ and each demo role gets exactly what its permissions say (allowed: not
 401/403; forbidden: 403)."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.conftest import login
