@@ -8,7 +8,7 @@ PORT ?= 5000
 WORKERS ?= 2
 SCALE ?= 1
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-noto-cjk \
-                nodejs npm
+                mosquitto nodejs npm
 VAR := var
 
 .PHONY: run test stop deps system-deps python-deps assets status bench-data bench clean-var
@@ -17,8 +17,8 @@ VAR := var
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
-	if [ "$$missing" = " npm" ] || [ "$$missing" = " nodejs npm" ] || [ "$$missing" = " nodejs" ]; then \
-	  command -v npm >/dev/null && missing=""; fi; \
+	if command -v npm >/dev/null && command -v node >/dev/null; then \
+	  missing="$$(echo "$$missing" | sed -E 's/ (nodejs|npm)\b//g')"; fi; \
 	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \

@@ -1,6 +1,7 @@
 """Import every model module so Base.metadata knows all tables (for Alembic)."""
 from geo import models  # noqa: F401
 from webapp.auth import models as auth_models  # noqa: F401
+from webapp.admin import models as admin_models  # noqa: F401
 from geo.db import Base
 
 metadata = Base.metadata

@@ -113,6 +113,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     from webapp import admin
     app.register_blueprint(admin.pages)
     app.register_blueprint(admin.api)
+    from webapp import guidance
+    app.register_blueprint(guidance.pages)
+    app.register_blueprint(guidance.api)
     app.register_blueprint(basemap_bp)
 
     from ogc.mount import mount

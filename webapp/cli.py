@@ -88,6 +88,8 @@ def load_demo(url: str, scale: float, replace: bool, seed: int = 411721, log=cli
     from webapp.auth.seed import seed_users
     with Session(get_engine(url)) as s:
         pw = seed_users(s, {d["code"] for d in ds.departments}, log=log)
+        from webapp.demo_seed import seed_all
+        seed_all(s, log=log)
     creds = get_settings().var_dir / "admin-password"
     creds.parent.mkdir(parents=True, exist_ok=True)
     creds.write_text(pw["admin"] + "\n")

@@ -1,4 +1,5 @@
-"""应用维护系统 (system administration): users, departments, logs, …
+"""应用维护系统 (system administration): users, departments, roles, menus, regions,
+dictionaries, workflow definitions, mobile apps, logs, settings, spatial data.
 
 One blueprint for pages (/admin/…) and one for the JSON API (/api/admin/…);
 each part lives in its own module that adds routes to both."""
@@ -8,4 +9,5 @@ pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templ
                   static_folder="static", static_url_path="/static/admin")
 api = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
-from webapp.admin import users, departments, logs, dicts  # noqa: E402,F401  (register routes)
+from webapp.admin import (users, departments, logs, dicts, roles, menus, settings, regions,  # noqa: E402,F401
+                          workflows, mobile, spatial)  # (each module registers its routes)

@@ -40,9 +40,12 @@ class Role(Timestamps, Base):
     __table_args__ = {"schema": SCHEMA}
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), nullable=False)
-    # all | dept | region | own  (enforced by the administration issue's scope layer)
+    # all | dept (own department and below) | region (own street/community) | own (own records)
     data_scope: Mapped[str] = mapped_column(String(10), nullable=False, server_default="all")
     permissions: Mapped[list] = mapped_column(ARRAY(String(80)), nullable=False, server_default="{}")
+    remark: Mapped[str | None] = mapped_column(String(200))
+    sort: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
 
 class User(Versioned, Base):
@@ -59,6 +62,9 @@ class User(Versioned, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an administrator gives a temporary password: the user must change it at next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
 
     # Flask-Login protocol

@@ -22,18 +22,37 @@ PERMISSIONS: dict[str, str] = {
     "admin:log:view": "查看登录日志与操作日志",
     "admin:dict:view": "查看数据字典",
     "admin:dict:edit": "维护数据字典",
+    "admin:role:view": "查看角色与权限",
+    "admin:role:edit": "维护角色、权限与数据范围",
+    "admin:menu:view": "查看菜单",
+    "admin:menu:edit": "维护菜单",
+    "admin:region:view": "查看行政区划",
+    "admin:region:edit": "维护行政区划边界",
+    "admin:workflow:view": "查看流程定义",
+    "admin:workflow:edit": "部署流程定义",
+    "admin:mobile:view": "查看移动端版本与菜单",
+    "admin:mobile:edit": "发布移动端版本、维护移动端菜单",
+    "admin:setting:view": "查看系统设置",
+    "admin:setting:edit": "修改系统设置",
+    "admin:layer:view": "查看空间基础数据与地图源",
+    "admin:layer:edit": "上传空间数据、配置地图源",
+    "guidance:view": "查看业务指导",
+    "guidance:edit": "发布与维护业务指导文章",
 }
 
 # Default permissions per role, given at demo load (editable later in the UI).
+_EVERYONE = ["map:view", "geo:query", "guidance:view"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "admin": ["*"],
-    "leader": ["map:view", "geo:query", "admin:user:view", "admin:dept:view", "admin:log:view", "admin:dict:view"],
-    "acceptor": ["map:view", "geo:query"],
-    "shift_chief": ["map:view", "geo:query", "admin:dept:view"],
-    "dispatcher": ["map:view", "geo:query", "admin:dept:view"],
-    "dept_handler": ["map:view", "geo:query"],
-    "supervisor": ["map:view", "geo:query"],
-    "monitor": ["map:view", "geo:query"],
+    "leader": _EVERYONE + ["admin:user:view", "admin:dept:view", "admin:log:view", "admin:dict:view",
+                           "admin:role:view", "admin:menu:view", "admin:region:view", "admin:workflow:view",
+                           "admin:mobile:view", "admin:setting:view", "admin:layer:view", "guidance:edit"],
+    "acceptor": _EVERYONE,
+    "shift_chief": _EVERYONE + ["admin:dept:view", "admin:region:view"],
+    "dispatcher": _EVERYONE + ["admin:dept:view", "admin:region:view"],
+    "dept_handler": _EVERYONE,
+    "supervisor": _EVERYONE,
+    "monitor": _EVERYONE,
 }
 
 # Blueprints guarded as a whole, with the reason (checked by the route-matrix test).

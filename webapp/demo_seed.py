@@ -1,0 +1,23 @@
+"""Demo content beyond users: each business module that ships demo records
+(menus, map sources, guidance articles, …) exposes `seed_demo(db, log)`;
+the demo load calls them in this order."""
+from __future__ import annotations
+
+import importlib
+
+MODULES = [
+    "webapp.admin.menus",
+    "webapp.admin.settings",
+    "webapp.admin.workflows",
+    "webapp.admin.mobile",
+    "webapp.admin.spatial",
+    "webapp.guidance.service",
+]
+
+
+def seed_all(db, log=print) -> None:
+    for name in MODULES:
+        seed = getattr(importlib.import_module(name), "seed_demo", None)
+        if seed is not None:
+            seed(db, log=log)
+            db.commit()

@@ -1,0 +1,1 @@
+"""Guidance articles: storage, visibility and search."""
