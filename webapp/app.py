@@ -5,14 +5,13 @@ import logging
 import os
 import secrets
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from geo.db import get_engine, resolve_url, session_factory
 from geo.settings import Settings, get_settings
 
-APP_TITLE = "西平县城市运行管理服务平台"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 csrf = CSRFProtect()
@@ -73,6 +72,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         return user if user is not None and user.enabled else None
 
     csrf.init_app(app)
+    from webapp.auth import session_policy
+    session_policy.install(app)
 
     @app.before_request
     def _csrf():
@@ -99,7 +100,35 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         def can(code: str) -> bool:
             who = principal()
             return who is not None and has_permission(who, code)
-        return {"app_title": APP_TITLE, "admin_endpoints": set(app.view_functions), "can": can}
+        def nav():
+            # The caller's web menu, built once per request from the menu tree and their roles.
+            if "nav" not in g:
+                from webapp.admin.menus import visible_tree
+                g.nav = visible_tree(principal(), "web")
+            return g.nav
+
+        def nav_active() -> set[int]:
+            """Ids of the menu nodes on the path to the current page."""
+            def walk(nodes, trail):
+                for n in nodes:
+                    if n["endpoint"] == request.endpoint:
+                        return trail | {n["id"]}
+                    hit = walk(n["children"], trail | {n["id"]})
+                    if hit:
+                        return hit
+                return set()
+            return walk(nav(), set())
+
+        def nav_section():
+            """The top-level directory holding the current page (the side menu shows its pages)."""
+            active = nav_active()
+            return next((n for n in nav() if n["kind"] == "dir" and n["id"] in active), None)
+
+        from webapp.admin.menus import menu_href
+        from webapp import sysconfig
+        return {"app_title": sysconfig.get("site.title_zh"), "admin_endpoints": set(app.view_functions),
+                "can": can, "nav": nav, "nav_active": nav_active, "nav_section": nav_section,
+                "menu_href": menu_href, "site": sysconfig.snapshot}
 
     from webapp.assets import bp as assets_bp
     from webapp.auth.routes import bp as auth_bp
@@ -113,6 +142,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     from webapp import admin
     app.register_blueprint(admin.pages)
     app.register_blueprint(admin.api)
+    from webapp.admin.settings import branding
+    app.register_blueprint(branding)
     from webapp import guidance
     app.register_blueprint(guidance.pages)
     app.register_blueprint(guidance.api)

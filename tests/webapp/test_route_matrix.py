@@ -17,6 +17,8 @@ def _declared(app):
         blueprint = rule.endpoint.split(".")[0] if "." in rule.endpoint else None
         if getattr(view, "_public", False):
             how = "public"
+        elif getattr(view, "_authenticated", False):
+            how = "authenticated"
         elif getattr(view, "_permission", None):
             how = view._permission
         elif rule.endpoint == "static" or (blueprint and BLUEPRINT_GUARDS.get(blueprint)) or \
@@ -35,7 +37,7 @@ def test_no_route_is_left_unguarded(app):
 
 def test_permission_codes_exist(app):
     for _, how in _declared(app):
-        assert how in ("public", "blueprint") or how in PERMISSIONS
+        assert how in ("public", "authenticated", "blueprint") or how in PERMISSIONS
 
 
 def _sample_get_routes(app):
@@ -69,7 +71,10 @@ def test_role_matrix(app, passwords, username):
 
 def test_anonymous_gets_401_or_login_redirect(app):
     client = app.test_client()
-    for path, _ in _sample_get_routes(app):
+    own = [(r.rule, how) for r, how in _declared(app) if how == "authenticated" and "GET" in r.methods
+           and not r.arguments]
+    assert own
+    for path, _ in list(_sample_get_routes(app)) + own:
         r = client.get(path)
         if path.startswith("/api/"):
             assert r.status_code == 401, path

@@ -22,7 +22,9 @@ from geo.models import Region
 from webapp import oplog
 from webapp.admin import api, pages
 from webapp.auth.models import Department, Role, User, user_role
-from webapp.auth.passwords import check_rules, hash_password
+from webapp.auth.passwords import CLASSES, check_rules, hash_password, rules
+from webapp.auth import scope
+from webapp.auth.guard import principal
 from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 
@@ -77,6 +79,9 @@ def _dept_names(db) -> dict[str, str]:
 
 def _get_user(db, user_id: int, lock: bool = False) -> User:
     user = db.get(User, user_id, with_for_update=lock) if lock else db.get(User, user_id)
+    if user is not None and not scope.allows(principal(), dept_code=user.dept_code, region_code=user.region_code,
+                                             owner_id=user.id, db=db):
+        user = None  # outside the caller's data scope: as if it did not exist
     if user is None:
         raise GeoError("user_not_found", f"用户 {user_id} 不存在", status=404)
     return user
@@ -97,11 +102,12 @@ def _reject_unknown(keys, allowed: set[str], what: str = "字段") -> None:
 
 
 def temporary_password() -> str:
-    """12 characters with upper, lower case letters and digits (passes check_rules)."""
-    alphabet = string.ascii_letters + string.digits
+    """Random, with all four character classes and at least the configured length (passes check_rules)."""
+    length = max(12, rules()[0])
+    alphabet = string.ascii_letters + string.digits + "#%+-=@"
     while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(12))
-        if re.search(r"[a-z]", pw) and re.search(r"[A-Z]", pw) and re.search(r"\d", pw):
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if all(re.search(p, pw) for p, _ in CLASSES):
             return pw
 
 
@@ -200,7 +206,9 @@ def _apply(db, user: User, clean: dict, refs: _Refs) -> None:
 
 
 def _filtered(params) -> "select":
-    q = select(User)
+    # Data scope (R88): a department-scoped administrator manages their own department's users only.
+    q = select(User).where(scope.condition(principal(), dept_col=User.dept_code, region_col=User.region_code,
+                                           owner_col=User.id))
     text_q = (params.get("q") or "").strip()
     if text_q:
         escaped = text_q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -298,7 +306,7 @@ def create_user():
     if password is None:
         password = temp = temporary_password()
     user = User(username=clean["username"], password_hash=hash_password(password), version=1,
-                enabled=clean.get("enabled", True), failed_logins=0)
+                enabled=clean.get("enabled", True), failed_logins=0, must_change_password=True)
     _apply(db, user, clean, refs)
     db.add(user)
     _commit(db)
@@ -378,6 +386,7 @@ def reset_password(user_id: int):
     else:
         check_rules(password)
     user.password_hash = hash_password(password)
+    user.must_change_password = True  # the administrator knows it: the user must choose their own
     user.failed_logins = 0
     user.locked_until = None
     user.version += 1

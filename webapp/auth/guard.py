@@ -106,6 +106,9 @@ def _basic_principal(token: str) -> Principal:
         except Exception:
             raise GeoError("basic_auth_malformed", "HTTP Basic 认证信息格式错误", status=401) from None
         user = authenticate(get_db(), username, password, request.remote_addr, request.user_agent.string)
+        from webapp.auth.session_policy import password_due
+        if password_due(user):
+            raise GeoError("password_change_required", "请先登录网页修改密码（临时密码或密码已过期）", status=403)
         who = Principal.of(user, "basic")
         _remember(digest, who)
     return who

@@ -1,6 +1,7 @@
 """The permission catalogue and the decorators that enforce it.
 
-Every route declares exactly one of: `@public` (no login), or
+Every route declares exactly one of: `@public` (no login),
+`@authenticated` (any logged-in caller, for their own things) or
 `@require_permission(code)`. Roles carry permission codes (`*` = all). The
 route-matrix test fails for any route that declares neither, so no new page
 or API can be left unguarded. Blueprint-wide guards (pygeoapi under /ogc,
@@ -89,6 +90,21 @@ def require_permission(code: str):
         wrapper._permission = code
         return wrapper
     return deco
+
+
+def authenticated(view):
+    """Any logged-in caller (their own menu, their own password): no permission code."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from webapp.auth.guard import principal
+        if principal() is None:
+            from webapp.errors import wants_json
+            if not wants_json():
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            abort(401)
+        return view(*args, **kwargs)
+    wrapper._authenticated = True
+    return wrapper
 
 
 def public(view):

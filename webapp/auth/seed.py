@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from webapp.auth.models import Role, User
 from webapp.auth.passwords import hash_password
 
-# (code, name, data scope) — the administration issue makes these editable.
+# (code, name, data scope): the built-in roles; their permissions are editable in 角色权限.
 ROLES = [
     ("admin", "系统管理员", "all"),
     ("leader", "中心领导", "all"),
@@ -35,8 +35,9 @@ DEMO_USERS = [
 def seed_users(db: Session, departments: set[str], log=print) -> dict[str, str]:
     """Create roles, the admin and one demo user per role. Returns passwords."""
     from webapp.auth.permissions import ROLE_PERMISSIONS
-    for code, name, scope in ROLES:
-        db.merge(Role(code=code, name=name, data_scope=scope, permissions=ROLE_PERMISSIONS.get(code, [])))
+    for sort, (code, name, scope) in enumerate(ROLES, start=1):
+        db.merge(Role(code=code, name=name, data_scope=scope, permissions=ROLE_PERMISSIONS.get(code, []),
+                      builtin=True, sort=sort * 10))
     db.flush()
     roles = {r.code: r for r in db.query(Role).all()}
     admin_pw = os.environ.get("CITYOPS_ADMIN_PASSWORD") or secrets.token_urlsafe(12)

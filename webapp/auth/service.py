@@ -14,8 +14,6 @@ from geo.errors import GeoError
 from webapp.auth.models import ApiKey, LoginLog, User
 from webapp.auth.passwords import hash_password, verify_password
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 SIGNATURE_WINDOW_S = 300
 
 
@@ -40,8 +38,9 @@ def authenticate(db: Session, username: str, password: str, ip: str | None = Non
         fail("locked", f"连续登录失败次数过多，账号已锁定至 {user.locked_until.astimezone(_CST):%H:%M}")
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+        attempts, minutes = _lockout()
+        if user.failed_logins >= attempts:
+            user.locked_until = now + dt.timedelta(minutes=minutes)
             user.failed_logins = 0
         fail("bad_password", "用户名或密码错误")
     user.failed_logins = 0
@@ -53,6 +52,12 @@ def authenticate(db: Session, username: str, password: str, ip: str | None = Non
 
 
 _CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def _lockout() -> tuple[int, int]:
+    """(failed attempts before locking, minutes locked) from the settings (R95)."""
+    from webapp import sysconfig
+    return int(sysconfig.get("password.lockout_attempts")), int(sysconfig.get("password.lockout_minutes"))
 
 
 def create_api_key(db: Session, name: str, user_id: int | None) -> str:
