@@ -8,14 +8,16 @@ from flask import Blueprint, abort, send_from_directory
 from geo.settings import ROOT
 
 NODE_MODULES = ROOT / "node_modules"
-ALLOWED = {"leaflet", "bootstrap", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist", "echarts"}
+ALLOWED = {"leaflet", "bootstrap", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist", "echarts",
+           "@geoman-io/leaflet-geoman-free"}
 
 bp = Blueprint("assets", __name__)
 
 
 @bp.route("/vendor/<path:path>")
 def vendor(path: str):
-    package = path.split("/", 1)[0]
+    # A scoped package (@scope/name) is named by its first two path segments.
+    package = "/".join(path.split("/", 2)[:2]) if path.startswith("@") else path.split("/", 1)[0]
     if package not in ALLOWED:
         abort(404)
     resp = send_from_directory(NODE_MODULES, path, max_age=86400)
