@@ -147,6 +147,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     from webapp import guidance
     app.register_blueprint(guidance.pages)
     app.register_blueprint(guidance.api)
+    from webapp.admin.mobile import mobile_api
+    app.register_blueprint(mobile_api)
     app.register_blueprint(basemap_bp)
 
     from ogc.mount import mount
