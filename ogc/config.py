@@ -100,11 +100,32 @@ def build_config(layers: list[Layer], dsn: str, base_url: str) -> dict:
     }
 
 
+def uploaded_layers_dir(settings) -> Path:
+    """Where layers published through the admin upload page keep their yml:
+    under var/ (state, not code), so the repository's layers/ stays as shipped
+    and tests, which use a throw-away var/, never write into it."""
+    return settings.var_dir / "layers"
+
+
+def layer_dirs(settings) -> list[Path]:
+    return [settings.layers_dir, uploaded_layers_dir(settings)]
+
+
+def public_config(cfg: dict, layers: list[Layer]) -> dict:
+    """The same configuration with internal collections left out: what an
+    anonymous caller may see in /ogc, /ogc/collections and /ogc/openapi."""
+    public = {l.id for l in layers if l.public}
+    out = dict(cfg)
+    out["server"] = dict(cfg["server"])
+    out["resources"] = {k: v for k, v in cfg["resources"].items() if k in public}
+    return out
+
+
 def prepare(settings, sqlalchemy_url: str) -> tuple[Path, Path, list[Layer]]:
     """Write the config and OpenAPI files for this database and base URL."""
     from pygeoapi.openapi import get_oas
 
-    layers = load_layers(settings.layers_dir)
+    layers = load_layers(layer_dirs(settings))
     cfg = build_config(layers, libpq_dsn(sqlalchemy_url), settings.base_url)
     out = settings.var_dir / "ogc"
     out.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,8 @@ class Layer:
     order: int = 100
     # Department columns used by the `dept` data scope.
     dept_fields: tuple[str, ...] = ()
+    # Display names of fields (uploaded layers keep their original, often Chinese, column names here).
+    field_titles: dict = field(default_factory=dict)
 
     @property
     def public(self) -> bool:
@@ -83,12 +85,22 @@ def parse_layer(doc: dict, source: Path) -> Layer:
         tile_maxzoom=int(tiles.get("maxzoom", 20)) if tiles else 20,
         style=dict(doc.get("style", {})), legend=doc.get("legend", title["zh"]), order=int(doc.get("order", 100)),
         dept_fields=tuple(_ident(f, "dept_field", source) for f in doc.get("dept_fields", [])),
+        field_titles={str(k): str(v) for k, v in (doc.get("field_titles") or {}).items()},
     )
 
 
-def load_layers(directory: Path) -> list[Layer]:
+def layer_files(directories) -> list[Path]:
+    """The *.yml files of one directory or several (missing ones are skipped)."""
+    if isinstance(directories, (str, Path)):
+        directories = [directories]
+    return [p for d in directories for p in sorted(Path(d).glob("*.yml"))]
+
+
+def load_layers(directories) -> list[Layer]:
+    """Layers from one directory or several: the built-in catalogue and the
+    directory of layers published through the admin upload page."""
     layers = []
-    for path in sorted(Path(directory).glob("*.yml")):
+    for path in layer_files(directories):
         with path.open(encoding="utf-8") as fh:
             layers.append(parse_layer(yaml.safe_load(fh), path))
     ids = [l.id for l in layers]

@@ -25,7 +25,7 @@ def sql(demo_db):
     eng.dispose()
 
 
-def test_landing_conformance_openapi(client):
+def test_landing_conformance_openapi(client, passwords):
     landing = client.get("/ogc/?f=json").get_json()
     rels = {l["rel"] for l in landing["links"]}
     assert {"conformance", "data", "service-desc"} <= rels
@@ -34,11 +34,30 @@ def test_landing_conformance_openapi(client):
     assert any("ogcapi-features-2" in c for c in conf)  # CRS by reference
     oas = client.get("/ogc/openapi?f=json").get_json()
     assert oas["openapi"].startswith("3.")
+    # Anonymous callers see public layers only; credentials show every layer.
+    assert "/collections/roads/items" in oas["paths"]
+    assert "/collections/components/items" not in oas["paths"]
+    oas = client.get("/ogc/openapi?f=json", headers=basic("admin", passwords["admin"])).get_json()
     assert "/collections/components/items" in oas["paths"]
 
 
-def test_every_layer_is_a_collection_with_chinese_title(client):
-    cols = {c["id"]: c for c in client.get("/ogc/collections?f=json").get_json()["collections"]}
+def test_anonymous_collection_list_hides_internal_layers(client, passwords):
+    anon = {c["id"] for c in client.get("/ogc/collections?f=json").get_json()["collections"]}
+    assert set(PUBLIC) <= anon
+    assert not anon & set(INTERNAL)
+    landing = client.get("/ogc/?f=json").get_data(as_text=True)
+    for cid in INTERNAL:
+        assert f"/collections/{cid}" not in landing
+    html = client.get("/ogc/collections?f=html").get_data(as_text=True)
+    assert not any(f"collections/{cid}\"" in html for cid in INTERNAL)
+    named = {c["id"] for c in client.get("/ogc/collections?f=json",
+                                          headers=basic("acceptor", passwords["demo"])).get_json()["collections"]}
+    assert set(INTERNAL) <= named
+
+
+def test_every_layer_is_a_collection_with_chinese_title(client, passwords):
+    cols = {c["id"]: c for c in client.get("/ogc/collections?f=json", headers=basic("admin", passwords["admin"]))
+            .get_json()["collections"]}
     for layer in LAYERS:
         assert layer.id in cols, layer.id
         assert cols[layer.id]["title"] == layer.title_zh

@@ -39,7 +39,8 @@ def layer_json(layer: Layer) -> dict:
         "id": layer.id, "title_zh": layer.title_zh, "geometry": layer.geometry, "style": layer.style,
         "legend": layer.legend, "access": layer.access, "maps": list(layer.maps), "tiles": layer.tiles,
         "order": layer.order, "id_field": layer.id_field, "title_field": layer.title_field,
-        "fields": list(layer.fields), "visible": layer.id in DEFAULT_VISIBLE, "loading": loading(layer),
+        "fields": list(layer.fields), "field_titles": layer.field_titles, "visible": layer.id in DEFAULT_VISIBLE,
+        "loading": loading(layer),
     }
 
 
@@ -65,10 +66,35 @@ def home_extent() -> list[float]:
     return [float(v) for v in row]
 
 
+def map_sources() -> list[dict]:
+    """Enabled basemaps for the switcher, default first (admin: 地图源配置).
+    CITYOPS_TIANDITU_KEY still adds Tianditu for installations configured
+    through the environment before map sources existed."""
+    from webapp.admin.map_sources import enabled_sources, source_json
+    try:
+        with get_db().begin_nested():
+            out = [dict(source_json(s, admin=False), value="offline" if s.kind == "offline" else f"src-{s.id}")
+                   for s in enabled_sources(get_db())]
+    except Exception:  # a missing table must not break the map page
+        out = []
+    if not any(s["kind"] == "offline" for s in out):
+        out.append({"value": "offline", "name": "离线底图", "kind": "offline", "is_default": not out,
+                    "tiles": [{"type": "xyz", "url": "/basemap/{z}/{x}/{y}.png", "minZoom": 0, "maxZoom": 20,
+                               "attribution": "离线底图 © 西平县城市运行管理服务平台"}]})
+    return out
+
+
 @bp.route("/")
 @require_permission("map:view")
 def index():
-    return render_template("home/map.html", tianditu_key=os.environ.get("CITYOPS_TIANDITU_KEY", "").strip())
+    return render_template("home/map.html", tianditu_key=os.environ.get("CITYOPS_TIANDITU_KEY", "").strip(),
+                           sources=map_sources())
+
+
+@bp.get("/api/map/sources")
+@require_permission("map:view")
+def map_sources_api():
+    return jsonify({"sources": map_sources()})
 
 
 @bp.get("/api/map/layers")
@@ -76,7 +102,8 @@ def index():
 def map_layers():
     """Published layers with their style, legend, group and loading rule,
     plus the code → name look-ups the feature popups use."""
-    layers = current_app.extensions.get("cityops.layers", [])
+    from ogc.mount import current_layers
+    layers = current_layers(current_app)
     return jsonify({
         "groups": GROUPS,
         "extent": home_extent(),

@@ -94,13 +94,31 @@
   // Without a #zoom/lat/lon hash the view is set once the catalogue says where the town is.
   if (initial) { map.setView(initial.center, initial.zoom); state.interacted = true; }
 
-  // Base maps: our own offline tiles by default; Tianditu only with a key.
+  // Base maps: the enabled map sources (admin: 地图源配置), the default one
+  // first; our own offline tiles when none is configured. Tianditu from the
+  // CITYOPS_TIANDITU_KEY environment variable is still honoured.
+  var sources = [];
+  try { sources = JSON.parse((document.getElementById('map-sources') || {}).textContent || '[]'); } catch (e) { sources = []; }
+  function tileLayer(t) {
+    var opts = { minZoom: t.minZoom || 0, maxZoom: 20, maxNativeZoom: Math.min(t.maxNativeZoom || t.maxZoom || 18, 20),
+                 attribution: t.attribution || '' };
+    if (t.subdomains) { opts.subdomains = t.subdomains; }
+    if (t.type === 'wms') {
+      return L.tileLayer.wms(t.url, L.extend(opts, { layers: t.layers, format: t.format || 'image/png', transparent: false }));
+    }
+    return L.tileLayer(t.url, opts);
+  }
   var bases = {
     offline: L.tileLayer(cfg.basemapUrl, {
       maxZoom: 20, maxNativeZoom: 20, attribution: '离线底图 © 西平县城市运行管理服务平台'
     }),
     none: L.layerGroup()
   };
+  var defaultBase = 'offline';
+  sources.forEach(function (src) {
+    if (src.kind !== 'offline') { bases[src.value] = L.layerGroup((src.tiles || []).map(tileLayer)); }
+    if (src.is_default) { defaultBase = src.value; }
+  });
   if (cfg.tiandituKey) {
     // Tianditu WMTS, Web Mercator matrix set (_w), see ../shared/domain/standards.md §9:
     // http(s)://t{0-7}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0
@@ -119,7 +137,7 @@
     state.base.addTo(map);
     el.dataset.basemap = name;
   }
-  setBase('offline');
+  setBase(defaultBase);
   document.querySelectorAll('#basemap-switcher input[name=basemap]').forEach(function (input) {
     input.addEventListener('change', function () { if (input.checked) { setBase(input.value); } });
   });
@@ -244,7 +262,8 @@
     var title = (def.title_field && p[def.title_field]) || p.name || feature.id;
     var keys = def.fields && def.fields.length ? def.fields : Object.keys(p);
     var rows = keys.map(function (k) {
-      return '<tr><th>' + esc(FIELD_LABELS[k] || k) + '</th><td data-field="' + esc(k) + '">' +
+      var label = (def.field_titles && def.field_titles[k]) || FIELD_LABELS[k] || k;
+      return '<tr><th>' + esc(label) + '</th><td data-field="' + esc(k) + '">' +
         formatValue(k, p[k], def) + '</td></tr>';
     }).join('');
     var detail = cfg.ogcUrl + '/collections/' + encodeURIComponent(def.id) + '/items/' +
