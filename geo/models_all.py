@@ -3,6 +3,7 @@ from geo import models  # noqa: F401
 from webapp.auth import models as auth_models  # noqa: F401
 from webapp.admin import models as admin_models  # noqa: F401
 from webapp.admin import workflow_store as _workflow_models, mobile as _mobile_models  # noqa: F401
+from webapp.guidance import models as guidance_models  # noqa: F401
 from webapp.admin import spatial_models  # noqa: F401
 from geo.db import Base
 

@@ -8,3 +8,5 @@ from flask import Blueprint
 pages = Blueprint("guidance", __name__, url_prefix="/guidance", template_folder="templates",
                   static_folder="static", static_url_path="/static/guidance")
 api = Blueprint("guidance_api", __name__, url_prefix="/api/guidance")
+
+from webapp.guidance import rest as _api_routes, views as _page_routes  # noqa: E402,F401  (register routes)
