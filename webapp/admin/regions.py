@@ -109,7 +109,7 @@ def region_tree():
 def _get_node(db, code: str):
     if not _CODE.match(code):
         raise GeoError("region_unknown", f"行政区划或单元网格 {code} 不存在", status=404)
-    row = db.execute(text(f"{_SELECT}, ST_AsGeoJSON(n.geom, 15) AS geojson FROM {_NODES} n WHERE n.code = :c"),
+    row = db.execute(text(f"{_SELECT}, ST_AsGeoJSON(n.geom, 15, 0) AS geojson FROM {_NODES} n WHERE n.code = :c"),
                      {"c": code}).first()
     if row is None:
         raise GeoError("region_unknown", f"行政区划或单元网格 {code} 不存在", status=404)
@@ -134,7 +134,7 @@ def region_detail(code: str):
 
 
 def _children_rows(db, code: str, geometry: bool):
-    extra = ", ST_AsGeoJSON(n.geom, 15) AS geojson" if geometry else ""
+    extra = ", ST_AsGeoJSON(n.geom, 15, 0) AS geojson" if geometry else ""
     return db.execute(text(f"{_SELECT}{extra} FROM {_NODES} n WHERE n.parent_code = :c ORDER BY n.code"),
                       {"c": code}).all()
 
@@ -247,7 +247,7 @@ def _check_topology(db, edited: dict, gaps_before: dict) -> list[dict]:
     codes = list(edited)
     # Outside its parent.
     for r in db.execute(text(f"""
-            SELECT e.code, p.name AS parent_name, {_area('d.g')} AS area, ST_AsGeoJSON(d.g, 9) AS gj
+            SELECT e.code, p.name AS parent_name, {_area('d.g')} AS area, ST_AsGeoJSON(d.g, 9, 0) AS gj
               FROM {_NODES} e JOIN {_NODES} p ON p.code = e.parent_code
               CROSS JOIN LATERAL (SELECT ST_Difference(e.geom, p.geom) AS g) d
              WHERE e.code = ANY(:codes) AND {_area('d.g')} > :tol ORDER BY e.code"""),
@@ -258,7 +258,7 @@ def _check_topology(db, edited: dict, gaps_before: dict) -> list[dict]:
     # Overlapping a sibling.
     for r in db.execute(text(f"""
             SELECT e.code, s.code AS sib_code, s.name AS sib_name, {_area('i.g')} AS area,
-                   ST_AsGeoJSON(i.g, 9) AS gj
+                   ST_AsGeoJSON(i.g, 9, 0) AS gj
               FROM {_NODES} e JOIN {_NODES} s ON s.parent_code = e.parent_code AND s.code <> e.code
                                              AND ST_Intersects(s.geom, e.geom)
               CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(e.geom, s.geom), 3) AS g) i
@@ -272,7 +272,7 @@ def _check_topology(db, edited: dict, gaps_before: dict) -> list[dict]:
     # Leaving one of its own children partly outside.
     for r in db.execute(text(f"""
             SELECT e.code, c.code AS child_code, c.name AS child_name, {_area('d.g')} AS area,
-                   ST_AsGeoJSON(d.g, 9) AS gj
+                   ST_AsGeoJSON(d.g, 9, 0) AS gj
               FROM {_NODES} e JOIN {_NODES} c ON c.parent_code = e.code
               CROSS JOIN LATERAL (SELECT ST_Difference(c.geom, e.geom) AS g) d
              WHERE e.code = ANY(:codes) AND NOT ST_CoveredBy(c.geom, e.geom) AND {_area('d.g')} > :tol
@@ -288,7 +288,7 @@ def _check_topology(db, edited: dict, gaps_before: dict) -> list[dict]:
         if area_after - area_before <= tol:
             continue
         gj = db.execute(text("SELECT ST_AsGeoJSON(ST_CollectionExtract(ST_Difference("
-                             "ST_GeomFromWKB(:a, 4490), ST_GeomFromWKB(:b, 4490)), 3), 9)"),
+                             "ST_GeomFromWKB(:a, 4490), ST_GeomFromWKB(:b, 4490)), 3), 9, 0)"),
                         {"a": wkb_after, "b": wkb_before}).scalar()
         grown = area_after - area_before
         what = "单元网格" if level == "community" else "下级区划"
@@ -310,7 +310,7 @@ def _parse_geometry(engine, value, row) -> MultiPolygon:
 
 
 def _snapshot(db, row) -> dict:
-    r = db.execute(text(f"SELECT version, {_area('geom')} AS area, ST_AsGeoJSON(geom, 15) AS gj "
+    r = db.execute(text(f"SELECT version, {_area('geom')} AS area, ST_AsGeoJSON(geom, 15, 0) AS gj "
                         f"FROM {_table(row.level)} WHERE code = :c"), {"c": row.code}).first()
     return {"version": r.version, "area_m2": round(r.area, 1), "geometry": json.loads(r.gj)}
 

@@ -64,12 +64,19 @@
   L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
   L.tileLayer(el.dataset.basemapUrl, { maxZoom: 20, attribution: '离线底图 © 西平县城市运行管理服务平台' }).addTo(map);
   map.setView([33.38, 114.01], 12);
+  // Drawing order, bottom to top: children lie inside the selected region (and inside
+  // neighbours added to an edit), so they go on top to stay clickable.
   var layers = {
-    children: L.featureGroup().addTo(map),
     siblings: L.featureGroup().addTo(map),
     selected: L.featureGroup().addTo(map),
+    children: L.featureGroup().addTo(map),
     problems: L.featureGroup().addTo(map)
   };
+  function restack() {
+    layers.selected.bringToFront();
+    layers.children.bringToFront();
+    layers.problems.bringToFront();
+  }
   if (canEdit && map.pm) {
     map.pm.setGlobalOptions({ snappable: true, snapDistance: 12, removeVertexOn: 'contextmenu' });
     try { map.pm.setLang('zh'); } catch (e) { /* language pack optional */ }
@@ -101,6 +108,11 @@
     return parts.join('，') || '无';
   }
 
+  // A unit grid's name repeats its street and community, which the tree already shows.
+  function shortName(n) {
+    return n.level === 'grid' ? n.name.replace(/^.*(第\d+网格)$/, '$1') : n.name;
+  }
+
   function nodeHtml(n) {
     state.nodes[n.code] = n;
     var lazy = n.level === 'community' && n.counts && n.counts.grid > 0;
@@ -112,8 +124,9 @@
       (lazy ? ' data-lazy="1"' : '') + '>' +
       '<div class="node" data-code="' + esc(n.code) + '" data-level="' + n.level + '">' +
       '<span class="toggle">' + (has ? (collapsed ? '▶' : '▼') : '·') + '</span>' +
-      '<span class="name me-1" title="' + esc(n.name) + '">' + esc(n.name) + '</span>' +
-      '<span class="code text-muted me-auto">' + esc(n.code) + '</span>' + badge + '</div>' +
+      '<span class="name me-1" title="' + esc(n.name + ' ' + n.code) + '">' + esc(shortName(n)) + '</span>' +
+      '<span class="code text-muted me-auto">' + esc(n.level === 'grid' ? '…' + n.code.slice(-6) : n.code) +
+      '</span>' + badge + '</div>' +
       (n.children && n.children.length ? '<ul>' + n.children.map(nodeHtml).join('') + '</ul>' : '') + '</li>';
   }
 
@@ -172,11 +185,13 @@
     }
   }
 
-  function drawGroup(group, index, fc, style, skip) {
-    group.clearLayers();
-    Object.keys(index).forEach(function (k) { delete index[k]; });
+  function drawGroup(group, index, fc, style, skip, append) {
+    if (!append) {
+      group.clearLayers();
+      Object.keys(index).forEach(function (k) { delete index[k]; });
+    }
     fc.features.forEach(function (f) {
-      if (f.id === skip) { return; }
+      if (f.id === skip || index[f.id]) { return; }
       var layer = polygonLayer(f, style, f.properties.name);
       layer.regionCode = f.id;
       layer.regionVersion = f.properties.version;
@@ -215,7 +230,7 @@
       }) : Promise.resolve(layers.children.clearLayers()));
       return Promise.all(jobs);
     }).then(function () {
-      layers.selected.bringToFront();
+      restack();
       el.dataset.ready = '1';
     }).catch(function (e) { msg(e.message, 'danger'); });
   }
@@ -223,12 +238,21 @@
   // -- editing ----------------------------------------------------------------
   function onMapClick(layer) {
     if (!state.editing) {
-      if (layer.regionCode && state.nodes[layer.regionCode]) { revealAndSelect(layer.regionCode); }
+      if (layer.regionCode) { revealAndSelect(layer.regionCode); }
       return;
     }
     if (state.editing.indexOf(layer) >= 0) { return; }
     startEditing(layer);
     msg('已加入编辑：' + layer.regionName + '。保存时一并校验。', 'info');
+    // A neighbour's own children (e.g. its unit grids along the border) may have to move too.
+    if (state.siblings[layer.regionCode] && state.detail.level !== 'grid') {
+      el.dataset.ready = '0';
+      call('/' + encodeURIComponent(layer.regionCode) + '/features').then(function (fc) {
+        drawGroup(layers.children, state.children, fc, STYLE.child, null, true);
+        restack();
+        el.dataset.ready = '1';
+      });
+    }
   }
 
   function revealAndSelect(code) {
@@ -245,7 +269,6 @@
     state.editing.push(layer);
     layer.setStyle(STYLE.editing);
     layer.pm.enable({ allowSelfIntersection: true, snappable: true, draggable: false });
-    layer.bringToFront();
     $('map-title').textContent = '正在编辑：' + state.editing.map(function (l) { return l.regionName; }).join('、');
   }
 
@@ -272,7 +295,7 @@
       layer.bindTooltip(p.message, { sticky: true });
       layers.problems.addLayer(layer);
     });
-    layers.problems.bringToFront();
+    restack();
     el.dataset.problems = String(layers.problems.getLayers().length);
   }
 
