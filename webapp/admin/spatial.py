@@ -28,7 +28,7 @@ from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 
 _UPLOAD = re.compile(r"^spatial/[0-9a-f]{2}/[0-9a-f]{64}\.(zip|gpkg|geojson|json|csv)$")
-ACCESS = {"public": "公开（无需登录即可通过 OGC API 访问）", "internal": "内部（需登录或 API 密钥）"}
+ACCESS = {"public": "公开（免登录）", "internal": "内部（需登录）"}
 PUBLISH_FIELDS = {"upload", "file_name", "layer", "crs", "repair", "id", "title", "description", "access", "color"}
 
 
