@@ -302,3 +302,18 @@ def test_permissions(app, user_client, passwords):
     assert r.status_code == 403
     anon = app.test_client()
     assert anon.get("/api/admin/workflows").status_code == 401
+
+
+def test_seed_demo_is_idempotent(app):
+    from webapp.admin import workflows
+    with app.app_context():
+        from webapp.db import get_db
+        db = get_db()
+        before = counts(app)
+        items = db.execute(text("SELECT count(*) FROM geo.dict_item WHERE type_code = 'workflow_category'")).scalar()
+        logged: list[str] = []
+        workflows.seed_demo(db, log=logged.append)
+        db.commit()
+        assert counts(app) == before and logged == []
+        assert db.execute(text("SELECT count(*) FROM geo.dict_item WHERE type_code = 'workflow_category'")
+                          ).scalar() == items == 4
