@@ -321,6 +321,12 @@ def save_boundaries(db, engine, items: list[dict]) -> list[str]:
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise GeoError("region_duplicate", f"同一区划在请求中出现多次：{'、'.join(dupes)}")
+    # Lock the parents first: concurrent edits of siblings then run one after the
+    # other, so two saves cannot each pass alone and overlap together.
+    parents = db.scalars(text(f"SELECT DISTINCT parent_code FROM {_NODES} n WHERE n.code = ANY(:c)"),
+                         {"c": codes}).all()
+    db.execute(text("SELECT code FROM geo.region WHERE code = ANY(:p) ORDER BY code FOR UPDATE"),
+               {"p": [p for p in parents if p]})
     rows = _lock(db, codes)
     for i in items:
         row = rows[i["code"]]

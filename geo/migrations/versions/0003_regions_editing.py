@@ -16,6 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Nothing to create: boundary edits reuse geo.region / geo.unit_grid (their
+    # `version` column is the optimistic lock) and every edit is kept, with the
+    # geometry before and after, in admin.operation_log (action update_boundary).
     pass
 
 

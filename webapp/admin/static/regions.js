@@ -268,7 +268,8 @@
   function startEditing(layer) {
     state.editing.push(layer);
     layer.setStyle(STYLE.editing);
-    layer.pm.enable({ allowSelfIntersection: true, snappable: true, draggable: false });
+    layer.pm.enable({ allowSelfIntersection: true, snappable: true, snapDistance: 12, draggable: false,
+                     removeVertexOn: 'contextmenu' });
     $('map-title').textContent = '正在编辑：' + state.editing.map(function (l) { return l.regionName; }).join('、');
   }
 
