@@ -152,6 +152,8 @@ def test_service_api_runs_the_stored_process(app, admin):
      "bpmn_not_xml", "DOCTYPE"),
     ("bad_script", None, "bpmn_invalid", "脚本任务 Task_1 的脚本有 Python 语法错误"),
     ("bad_condition", None, "bpmn_invalid", "顺序流 F2 的条件表达式有 Python 语法错误"),
+    ("bad_timer", None, "bpmn_invalid", "定时事件 B1 的时间表达式"),
+    ("boundary_detached", None, "bpmn_invalid", "边界事件 B1 附着的任务“Task_gone”不存在"),
 ])
 def test_invalid_diagrams_refused_with_reason(admin, app, case, xml, code, phrase):
     key = ukey()
@@ -171,6 +173,14 @@ def test_invalid_diagrams_refused_with_reason(admin, app, case, xml, code, phras
                                 '<bpmn:sequenceFlow id="F2" sourceRef="Task_1" targetRef="End_1">'
                                 '<bpmn:conditionExpression>confirmed ==</bpmn:conditionExpression>'
                                 '</bpmn:sequenceFlow>')
+    elif case in ("bad_timer", "boundary_detached"):
+        attached, duration = ("Task_1", "PT1H'") if case == "bad_timer" else ("Task_gone", "'PT1H'")
+        xml = bpmn(key).replace("</bpmn:process>", f'<bpmn:boundaryEvent id="B1" attachedToRef="{attached}">'
+                                '<bpmn:outgoing>F3</bpmn:outgoing><bpmn:timerEventDefinition>'
+                                f'<bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                                '</bpmn:boundaryEvent><bpmn:endEvent id="E2"><bpmn:incoming>F3</bpmn:incoming>'
+                                '</bpmn:endEvent><bpmn:sequenceFlow id="F3" sourceRef="B1" targetRef="E2"/>'
+                                '</bpmn:process>')
     elif case == "bad_script":
         xml = bpmn(key).replace('<bpmn:userTask id="Task_1" name="受理">',
                                 '<bpmn:scriptTask id="Task_1" name="受理" scriptFormat="python">').replace(
