@@ -107,6 +107,80 @@ def login(client, username: str, password: str):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
+class JsonApi:
+    """A test client that sends JSON (and forms) with the CSRF token of its session."""
+
+    def __init__(self, client):
+        import re
+        self.c = client
+        page = client.get("/password" if client.get("/").status_code == 302 else "/").get_data(as_text=True)
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        self.headers = {"X-CSRFToken": m.group(1)} if m else {}
+
+    def get(self, url, **kw):
+        return self.c.get(url, headers={"Accept": "application/json"}, **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.c.post(url, json=json, headers=self.headers, **kw)
+
+    def put(self, url, json=None, **kw):
+        return self.c.put(url, json=json, headers=self.headers, **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self.c.patch(url, json=json, headers=self.headers, **kw)
+
+    def delete(self, url, **kw):
+        return self.c.delete(url, headers=self.headers, **kw)
+
+    def upload(self, url, files: dict, **fields):
+        import io
+        data = {k: (io.BytesIO(v[1]), v[0]) for k, v in files.items()}
+        data.update(fields)
+        return self.c.post(url, data=data, headers=self.headers, content_type="multipart/form-data")
+
+
+def json_api(app, username: str, password: str) -> JsonApi:
+    c = app.test_client()
+    r = login(c, username, password)
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    return JsonApi(c)
+
+
+def assert_error(r, status: int, code: str) -> dict:
+    """A refusal: the status, the stable code and a Chinese message."""
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:400])
+    e = r.get_json()["error"]
+    assert e["code"] == code, e
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in e["message"]), e
+    return e
+
+
+def new_user(app, admin_api: JsonApi, roles: list[str], **fields) -> tuple[dict, JsonApi]:
+    """Create a user through the API and log in as them, past the forced first password change."""
+    import uuid
+    body = {"username": "t_" + uuid.uuid4().hex[:10], "display_name": "测试用户", "roles": roles,
+            "password": "First-2026x", **fields}
+    r = admin_api.post("/api/admin/users", body)
+    assert r.status_code == 201, r.get_json()
+    c = app.test_client()
+    assert login(c, body["username"], "First-2026x").status_code == 302
+    api = JsonApi(c)
+    r = api.post("/api/me/password", {"old_password": "First-2026x", "new_password": "Second-2026x"})
+    assert r.status_code == 200, r.get_json()
+    user = admin_api.get(f"/api/admin/users/{admin_api_user_id(admin_api, body['username'])}").get_json()
+    return user, api
+
+
+def admin_api_user_id(admin_api: JsonApi, username: str) -> int:
+    items = admin_api.get("/api/admin/users", query_string={"q": username}).get_json()["items"]
+    return next(u["id"] for u in items if u["username"] == username)
+
+
+@pytest.fixture()
+def admin_api(admin_client):
+    return JsonApi(admin_client)
+
+
 @pytest.fixture()
 def admin_client(app):
     c = app.test_client()

@@ -188,13 +188,13 @@ def role_members(code: str):
     add = sorted(ids["add"] - members)
     remove = sorted(ids["remove"] & members)
     # The association table has no ORM class, so record the change through the users' ORM objects.
+    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(add + remove)))}
     for uid in add:
-        db.get(User, uid).roles.append(r)
+        users[uid].roles.append(r)
     for uid in remove:
-        u = db.get(User, uid)
-        u.roles = [x for x in u.roles if x.code != code]
-    for uid in add + remove:
-        db.get(User, uid).version += 1
+        users[uid].roles = [x for x in users[uid].roles if x.code != code]
+    for u in users.values():
+        u.version += 1
     db.commit()
     return jsonify({"role": code, "added": add, "removed": remove})
 

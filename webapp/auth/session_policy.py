@@ -56,7 +56,9 @@ def install(app) -> None:
             flash("长时间未操作，登录已超时，请重新登录", "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         refresh = int(sysconfig.get("session.refresh_minutes")) * 60
-        if seen is None or now - seen > min(refresh, idle / 2):
+        # pygeoapi's responses carry a plain dict of headers that cannot take a
+        # cookie, so /ogc requests check the idle time but do not refresh it.
+        if (seen is None or now - seen > min(refresh, idle / 2)) and not request.path.startswith("/ogc"):
             session["seen"] = now
             session.permanent = True
         if request.endpoint not in _OPEN and password_due(current_user):
