@@ -94,6 +94,12 @@ def test_region_tree_map_and_edit(admin_session):
     assert page.evaluate("() => window.regionsApp.editing()") == [COMMUNITY]
     vertices = page.locator("#region-map .marker-icon:not(.marker-icon-middle)")
     assert vertices.count() >= 4
+    # Right-click removes a vertex (Geoman's removeVertexOn: contextmenu).
+    n_before = page.evaluate("c => window.regionsApp.layer(c).toGeoJSON(false).geometry.coordinates[0][0].length",
+                             COMMUNITY)
+    vertices.nth(1).click(button="right")
+    page.wait_for_function("([c, n]) => window.regionsApp.layer(c).toGeoJSON(false).geometry"
+                           ".coordinates[0][0].length === n - 1", arg=[COMMUNITY, n_before])
     box = None
     for i in range(vertices.count()):      # a vertex well inside the view
         b = vertices.nth(i).bounding_box()
