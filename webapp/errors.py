@@ -51,6 +51,16 @@ def register(app: Flask) -> None:
             resp[0].headers["WWW-Authenticate"] = 'Basic realm="cityops"'
         return resp
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.errorhandler(DBAPIError)
+    def _db(err: DBAPIError):
+        # Two writers that met in the database (deadlock, serialisation, lock
+        # timeout): the transaction was rolled back, nothing changed; retry.
+        if getattr(err.orig, "sqlstate", None) in ("40P01", "40001", "55P03"):
+            return error_response(409, "concurrent_update", "数据正被他人同时修改，请稍后重试")
+        return _any(err)
+
     @app.errorhandler(Exception)
     def _any(err: Exception):
         LOG.exception("unhandled error on %s", request.path)
