@@ -12,6 +12,9 @@ MODULES = [
     "webapp.admin.mobile",
     "webapp.admin.spatial",
     "webapp.guidance.service",
+    "webapp.cases.calendar_admin",
+    "webapp.cases.rules_admin",
+    "webapp.cases.seed",
 ]
 
 

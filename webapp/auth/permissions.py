@@ -39,21 +39,33 @@ PERMISSIONS: dict[str, str] = {
     "admin:layer:edit": "上传空间数据、配置地图源",
     "guidance:view": "查看业务指导",
     "guidance:edit": "发布与维护业务指导文章",
+    "case:report": "上报问题",
+    "case:view": "查看案卷",
+    "case:accept": "受理、核实与核查派发（受理员）",
+    "case:file": "立案、结案、作废与审批（值班长）",
+    "case:dispatch": "派遣与改派（派遣员）",
+    "case:handle": "处置与反馈（专业部门）",
+    "case:check": "核实与核查（监督员）",
+    "case:supervise": "督办与疑难案件认定（中心领导）",
+    "case:config": "维护时限、工作日历、立案与派遣规则",
+    "case:bigscreen": "查看指挥大屏",
 }
 
 # Default permissions per role, given at demo load (editable later in the UI).
-_EVERYONE = ["map:view", "geo:query", "guidance:view"]
+_EVERYONE = ["map:view", "geo:query", "guidance:view", "case:view", "case:report"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "admin": ["*"],
     "leader": _EVERYONE + ["admin:user:view", "admin:dept:view", "admin:log:view", "admin:dict:view",
                            "admin:role:view", "admin:menu:view", "admin:region:view", "admin:workflow:view",
-                           "admin:mobile:view", "admin:setting:view", "admin:layer:view", "guidance:edit"],
-    "acceptor": _EVERYONE,
-    "shift_chief": _EVERYONE + ["admin:dept:view", "admin:region:view"],
-    "dispatcher": _EVERYONE + ["admin:dept:view", "admin:region:view"],
-    "dept_handler": _EVERYONE,
-    "supervisor": _EVERYONE,
-    "monitor": _EVERYONE,
+                           "admin:mobile:view", "admin:setting:view", "admin:layer:view", "guidance:edit",
+                           "case:supervise", "case:bigscreen"],
+    "acceptor": _EVERYONE + ["case:accept"],
+    "shift_chief": _EVERYONE + ["admin:dept:view", "admin:region:view", "case:file", "case:supervise",
+                                "case:config", "case:bigscreen"],
+    "dispatcher": _EVERYONE + ["admin:dept:view", "admin:region:view", "case:dispatch"],
+    "dept_handler": _EVERYONE + ["case:handle"],
+    "supervisor": _EVERYONE + ["case:check"],
+    "monitor": _EVERYONE + ["case:bigscreen"],
 }
 
 # Blueprints guarded as a whole, with the reason (checked by the route-matrix test).

@@ -1,0 +1,23 @@
+"""cases difficult
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02
+
+Difficult-case conditions, ownership confirmation (确权) and case search.
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
