@@ -64,7 +64,8 @@ def count(app) -> int:
 
 
 def upload(admin, data: bytes, code: int, name: str = "cgt.apk", **fields):
-    form = {"app_code": APP, "platform": PLATFORM, "version_name": f"1.{code % 1000}.0", "version_code": str(code),
+    form = {"app_code": APP, "platform": PLATFORM, "version_name": f"1.{code // 10 % 100}.{code % 10}",
+            "version_code": str(code),
             "release_notes": "1. 修复已知问题", "force_update": "false", **fields,
             "file": (io.BytesIO(data), name)}
     return admin.post("/api/admin/mobile/versions", data=form, content_type="multipart/form-data")
@@ -219,6 +220,7 @@ def test_refused_packages_store_nothing(admin, app):
 
     # Too large: the limit comes from the settings and applies without a restart.
     with engine(app).begin() as c:
+        previous = c.execute(text("SELECT value FROM admin.setting WHERE key = 'upload.app_max_mb'")).scalar()
         c.execute(text("INSERT INTO admin.setting (key, value) VALUES ('upload.app_max_mb', CAST(:v AS jsonb)) "
                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"), {"v": json.dumps(1)})
     sysconfig.invalidate()
@@ -230,7 +232,11 @@ def test_refused_packages_store_nothing(admin, app):
         assert "1 MB" in admin.get("/admin/mobile").get_data(as_text=True)
     finally:
         with engine(app).begin() as c:
-            c.execute(text("DELETE FROM admin.setting WHERE key = 'upload.app_max_mb'"))
+            if previous is None:
+                c.execute(text("DELETE FROM admin.setting WHERE key = 'upload.app_max_mb'"))
+            else:
+                c.execute(text("UPDATE admin.setting SET value = CAST(:v AS jsonb) WHERE key = 'upload.app_max_mb'"),
+                          {"v": json.dumps(previous)})
         sysconfig.invalidate()
     assert count(app) == before
 
