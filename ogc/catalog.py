@@ -2,8 +2,7 @@
 
 gunicorn runs several worker processes; a layer published through the admin
 page is written as a yml file by one of them. Every /ogc request compares a
-cheap stamp of the layer directories (name, size and mtime of each *.yml, one
-scandir per directory, some microseconds) with the one the catalogue was
+cheap stamp of the layer directories (see `stamp`, ~0.1 ms) with the one the catalogue was
 built from; when it differs, that worker rebuilds the pygeoapi configuration,
 OpenAPI document and API objects under a lock and swaps them in atomically.
 Requests already running keep the snapshot they started with.
@@ -28,14 +27,21 @@ LOG = logging.getLogger(__name__)
 
 
 def stamp(dirs: list[Path]) -> tuple:
+    """Names, sizes and mtimes of the uploaded layers' files (the last
+    directory, written at run time) plus the names in the shipped ones
+    (changed by a deployment, which restarts the workers anyway)."""
     parts = []
-    for d in dirs:
+    for n, d in enumerate(dirs):
+        per_file = n == len(dirs) - 1
         try:
             with os.scandir(d) as it:
                 for e in it:
-                    if e.name.endswith(".yml") and e.is_file():
-                        st = e.stat()
-                        parts.append((d.name, e.name, st.st_size, st.st_mtime_ns))
+                    if e.name.endswith(".yml"):
+                        if per_file:
+                            st = e.stat()
+                            parts.append((n, e.name, st.st_size, st.st_mtime_ns))
+                        else:
+                            parts.append((n, e.name, 0, 0))
         except FileNotFoundError:
             continue
     return tuple(sorted(parts))
