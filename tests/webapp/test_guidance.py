@@ -39,6 +39,17 @@ def engine(app):
     eng.dispose()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup(engine):
+    """Remove this module's test categories (t_…) and their articles afterwards,
+    so later tests and screenshots see the demo content only."""
+    yield
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM guidance.article WHERE category_code LIKE 't\\_%'"))
+        c.execute(text("DELETE FROM guidance.category WHERE code LIKE 't\\_%' AND parent_code IS NOT NULL"))
+        c.execute(text("DELETE FROM guidance.category WHERE code LIKE 't\\_%'"))
+
+
 @pytest.fixture()
 def admin(app):
     return as_user(app, "admin", PASSWORDS["admin"])
