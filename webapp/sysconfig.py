@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Spec] = {
     "password.max_age_days": Spec(0, "int", "密码有效期（天，0 为不限）", "安全", 0, 3650),
     "password.lockout_attempts": Spec(5, "int", "连续登录失败锁定次数", "安全", 3, 20),
     "password.lockout_minutes": Spec(15, "int", "锁定时长（分钟）", "安全", 1, 1440),
+    "case.duplicate_distance_m": Spec(50, "int", "重复案件判定距离（米）", "案件", 1, 1000),
+    "case.duplicate_hours": Spec(72, "int", "重复案件判定时间窗（小时）", "案件", 1, 720),
+    "case.component_search_m": Spec(30, "int", "就近部件匹配半径（米）", "案件", 1, 500),
+    "case.max_media": Spec(9, "int", "每次上报最多附件数", "案件", 1, 30),
 }
 
 _lock = threading.Lock()

@@ -10,5 +10,5 @@ pages = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templ
                   static_folder="static", static_url_path="/static/cases")
 api = Blueprint("cases_api", __name__, url_prefix="/api/cases")
 
-from webapp.cases import (intake, desks, calendar_admin, rules_admin,  # noqa: E402,F401
+from webapp.cases import (intake, views, desks, calendar_admin, rules_admin,  # noqa: E402,F401
                           difficult)  # (each module registers its routes)
