@@ -6,6 +6,7 @@ from webapp.admin import workflow_store as _workflow_models, mobile as _mobile_m
 from webapp.guidance import models as guidance_models  # noqa: F401
 from webapp.admin import spatial_models  # noqa: F401
 from webapp.cases import calendar_admin as _cases_calendar_models  # noqa: F401
+from webapp.cases import dispatch_rules as _dispatch_rules_models  # noqa: F401
 from webapp.cases import models as cases_models  # noqa: F401
 from geo.db import Base
 
