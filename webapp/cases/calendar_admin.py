@@ -295,9 +295,7 @@ def calendar_page():
 @require_permission("case:config")
 def time_limits_page():
     db = get_db()
-    names = _class_names(db)
-    bigs = {k: {c: n for c, n in v.items() if len(c) == 2} for k, v in names.items()}
-    return render_template("cases/time_limits.html", stages=STAGES, kinds=KINDS, bigs=bigs)
+    return render_template("cases/time_limits.html", stages=STAGES, kinds=KINDS, classes=_class_names(db))
 
 
 # ---------------------------------------------------------------- calendar API
