@@ -5,7 +5,7 @@
   const API = "/api/cases/config/time-limits";
   const $ = id => document.getElementById(id);
   const refs = JSON.parse($("limits-refs").textContent);
-  const STAGES = Object.keys(refs.stages);
+  const STAGES = refs.stage_order;  // JSON objects arrive with sorted keys: keep the process order
   const csrf = (document.querySelector('input[name="csrf_token"]') || {}).value || "";
   const state = { items: [] };
 
