@@ -2,7 +2,7 @@
 
 Generates N synthetic articles (default 20,000; Chinese city-management text
 with standard numbers mixed in) into a throw-away schema `guidance_bench`,
-indexes them exactly as the app does (webapp.guidance.textsearch: CJK bigrams
+indexes them exactly as the app does (webapp.textsearch: CJK bigrams
 + ASCII words as a weighted tsvector with a GIN index), then times, in the
 same run and on the same rows, for each query:
 
@@ -30,7 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.guidance import textsearch  # noqa: E402
+from webapp import textsearch  # noqa: E402
 from webapp.guidance.service import RANK_WEIGHTS  # noqa: E402
 
 WORDS = ("城市管理 数字化城管 监督指挥中心 单元网格 责任网格 监督员 受理员 派遣员 专业部门 街道办事处 社区 "

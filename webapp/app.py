@@ -76,6 +76,15 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     session_policy.install(app)
 
     @app.before_request
+    def _body_limit():
+        # Each upload kind has its own limit in the settings (checked by webapp.uploads);
+        # the largest bounds the request body, before anything (CSRF check included) reads it.
+        if request.method in UNSAFE:
+            from webapp import sysconfig
+            mb = max(sysconfig.get(k) for k in ("upload.max_mb", "upload.spatial_max_mb", "upload.app_max_mb"))
+            request.max_content_length = (mb + 5) << 20
+
+    @app.before_request
     def _csrf():
         # Forms and session-cookie API calls need a CSRF token; calls that
         # authenticate with an API key or HTTP Basic carry no cookie to forge.

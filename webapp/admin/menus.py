@@ -33,6 +33,27 @@ WEB_SEED = [
     ("page", "业务指导", "guidance.index_page", "guidance:view", [
         ("button", "发布与维护文章", None, "guidance:edit", []),
     ]),
+    ("dir", "指挥协调", None, None, [
+        ("page", "问题上报", "cases.report_page", "case:report", []),
+        ("page", "受理台", "cases.accept_desk", "case:accept", []),
+        ("page", "值班长审批", "cases.file_desk", "case:file", []),
+        ("page", "派遣台", "cases.dispatch_desk", "case:dispatch", []),
+        ("page", "处置台", "cases.dept_desk", "case:handle", []),
+        ("page", "核实核查", "cases.check_desk", "case:check", []),
+        ("page", "到期与超期", "cases.due_page", "case:view", []),
+        ("page", "案卷查询", "cases.search_page", "case:view", [("button", "督办", None, "case:supervise", [])]),
+        ("page", "疑难案件", "cases.difficult_page", "case:view", []),
+        ("page", "疑难案件分析", "cases.difficult_analysis_page", "case:view", []),
+        ("page", "确权答复", "cases.ownership_page", "case:handle", []),
+        ("page", "指挥大屏", "cases.bigscreen_page", "case:bigscreen", []),
+    ]),
+    ("dir", "案件配置", None, None, [
+        ("page", "工作日历", "cases.calendar_page", "case:config", []),
+        ("page", "办理时限", "cases.time_limits_page", "case:config", []),
+        ("page", "立案与派遣规则", "cases.rules_page", "case:config", []),
+        ("page", "派遣规则测试", "cases.dispatch_test_page", "case:config", []),
+        ("page", "疑难案件条件", "cases.difficult_rules_page", "case:config", []),
+    ]),
     ("page", "OGC API 服务", "/ogc/", None, []),
     ("dir", "应用维护", None, None, [
         ("page", "用户管理", "admin.users_page", "admin:user:view", [("button", "新增/修改/停用", None, "admin:user:edit", [])]),
@@ -50,29 +71,45 @@ WEB_SEED = [
     ]),
 ]
 MOBILE_SEED = [
-    ("page", "问题上报", "report", None, []),
-    ("page", "我的任务", "tasks", None, []),
+    ("page", "问题上报", "report", "case:report", []),
+    ("page", "我的任务", "tasks", "case:view", []),
     ("page", "地图", "map", "map:view", []),
     ("page", "业务指导", "guidance", "guidance:view", []),
     ("page", "我的", "me", None, []),
 ]
 
 
-def _insert(db, platform: str, nodes, parent: Menu | None) -> int:
+def _sync(db, platform: str, nodes, parent: Menu | None) -> int:
+    """Add the shipped nodes that are missing; nodes an administrator already
+    has (pages by endpoint anywhere, directories by name, buttons by
+    permission under their page) are left as they were configured."""
     n = 0
+    rows = list(db.scalars(select(Menu).where(Menu.platform == platform)))
     for sort, (kind, name, endpoint, perm, children) in enumerate(nodes, start=1):
-        m = Menu(platform=platform, kind=kind, name=name, endpoint=endpoint, permission=perm, sort=sort * 10,
-                 parent_id=parent.id if parent else None)
-        db.add(m)
-        db.flush()
-        n += 1 + _insert(db, platform, children, m)
+        parent_id = parent.id if parent else None
+        if kind == "page":
+            hit = next((m for m in rows if m.kind == "page" and m.endpoint == endpoint), None)
+        elif kind == "dir":
+            hit = next((m for m in rows if m.kind == "dir" and m.name == name), None)
+        else:
+            hit = next((m for m in rows if m.kind == "button" and m.permission == perm and m.parent_id == parent_id),
+                       None)
+        if hit is None:
+            hit = Menu(platform=platform, kind=kind, name=name, endpoint=endpoint, permission=perm, sort=sort * 10,
+                       parent_id=parent_id)
+            db.add(hit)
+            db.flush()
+            rows.append(hit)
+            n += 1
+        n += _sync(db, platform, children, hit)
     return n
 
 
 def seed_demo(db, log=print) -> None:
     for platform, seed in (("web", WEB_SEED), ("mobile", MOBILE_SEED)):
-        if db.scalar(select(Menu.id).where(Menu.platform == platform).limit(1)) is None:
-            log(f"menus ({platform}): {_insert(db, platform, seed, None)} nodes")
+        added = _sync(db, platform, seed, None)
+        if added:
+            log(f"menus ({platform}): {added} nodes added")
 
 
 def _json(m: Menu) -> dict:

@@ -32,12 +32,12 @@ def after_report(db, case: Case) -> list[str]:
             task = engine.open_task(db, case.id, stage)
             if task is not None:
                 engine.act(db, case.id, task.id, decide, None, comment=f"自动{task.name}：{decision.explanation}",
-                           system=True)
+                           system=True, at=case.reported_at)
                 notes.append(decision.explanation)
-    return notes + auto_dispatch(db, case)
+    return notes + auto_dispatch(db, case, at=case.reported_at)
 
 
-def auto_dispatch(db, case: Case) -> list[str]:
+def auto_dispatch(db, case: Case, at=None) -> list[str]:
     task = engine.open_task(db, case.id, "dispatch")
     if task is None or case.returns:
         return []
@@ -45,5 +45,5 @@ def auto_dispatch(db, case: Case) -> list[str]:
     if decision.dept_code is None:
         return []
     engine.act(db, case.id, task.id, "dispatch", None, comment=decision.explanation,
-               data={"dept_code": decision.dept_code}, system=True)
+               data={"dept_code": decision.dept_code}, system=True, at=at)
     return [decision.explanation]

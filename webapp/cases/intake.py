@@ -116,7 +116,7 @@ def _duplicate(conn, class_code: str, lon: float, lat: float) -> int | None:
     return row[0] if row else None
 
 
-def create_case(db, who, body: dict, files: list) -> Case:
+def create_case(db, who, body: dict, files: list, at=None) -> Case:
     source, kind, code = body["source"], body["kind"], body["class_code"]
     _check_source(who, source)
     class_name = _check_class(db, kind, code)
@@ -138,7 +138,7 @@ def create_case(db, who, body: dict, files: list) -> Case:
     place = locate_point(conn, current_app.extensions["cityops.engine"], lon, lat, crs)
     stored = [media.accept(f) for f in files]  # every file checked before anything is written
     comp, dist = _nearest_component(conn, code, place.lon, place.lat) if kind == "component" else (None, None)
-    at = engine.now()
+    at = at or engine.now()
     case = Case(case_no=numbering.next_case_no(db, at), source=source, kind=kind, class_code=code,
                 class_name=class_name, description=desc.strip(), address=(body.get("address") or None),
                 geom=f"SRID=4490;POINT({place.lon} {place.lat})", input_crs=crs, street_code=place.street_code,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import cast, literal
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from webapp.guidance import textsearch
+from webapp import textsearch
 
 
 def case_vector(case, place=None):

@@ -19,7 +19,7 @@ from webapp.cases import api, automation, clock, engine, flow
 from webapp.cases.models import KINDS, STATUSES, Case, CaseEvent, CaseMedia, CaseTask
 from webapp.cases.stages import SOURCES, STAGES
 from webapp.db import get_db
-from webapp.guidance import textsearch
+from webapp import textsearch
 from webapp.validation import json_body
 
 PAGE_MAX = 200

@@ -309,7 +309,7 @@ def list_articles():
     db = get_db()
     result = service.search(db, _viewer(), **params)
     terms = result.query.terms
-    from webapp.guidance.textsearch import highlight, snippet
+    from webapp.textsearch import highlight, snippet
     items = []
     for art, rank in result.items:
         d = article_dict(db, art)
@@ -324,7 +324,7 @@ def list_articles():
 
 def _best_text(art: Article, terms: list[str]) -> str:
     """The summary when it holds a match, else the body's text."""
-    from webapp.guidance.textsearch import _pattern
+    from webapp.textsearch import _pattern
     pat = _pattern(terms)
     if art.summary and pat and pat.search(art.summary):
         return art.summary

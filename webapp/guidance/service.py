@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
 
 from geo.errors import GeoError
-from webapp.guidance import render, textsearch
+from webapp import textsearch
+from webapp.guidance import render
 from webapp.guidance.models import Article, Attachment, Category
 
 STATUS_NAMES = {"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}

@@ -16,7 +16,8 @@ from webapp.auth.guard import principal
 from webapp.auth.models import Department, Role
 from webapp.auth.permissions import require_permission
 from webapp.db import get_db
-from webapp.guidance import pages, render, service, textsearch
+from webapp import textsearch
+from webapp.guidance import pages, render, service
 from webapp.guidance.rest import _best_text, category_tree, parse_list_args, visible_counts
 from webapp.guidance.models import Article, Attachment, Category
 

@@ -1,4 +1,5 @@
-"""Chinese full-text search without a Chinese parser in PostgreSQL.
+"""Chinese full-text search without a Chinese parser in PostgreSQL (shared by
+business guidance articles and case search).
 
 PostgreSQL here has no zhparser, and its default parser sees a whole Chinese
 sentence as one "word". So the text is cut in Python into overlapping
