@@ -285,3 +285,11 @@ def test_history_is_append_only(app, apis, spot):
         db.rollback()
         with pytest.raises(sqlalchemy.exc.DBAPIError):
             db.execute(text("DELETE FROM cases.case_event WHERE case_id=:c"), {"c": c["id"]})
+
+
+def test_search_page(apis):
+    html = apis["leader"].c.get("/cases/").get_data(as_text=True)
+    for word in ("关键字", "上报起", "柏城街道", "leaflet"):
+        assert word in html
+    assert "cdn" not in html.lower()
+    assert apis["leader"].c.get("/cases/static/cases/search.js").status_code == 200
