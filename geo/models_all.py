@@ -8,6 +8,7 @@ from webapp.admin import spatial_models  # noqa: F401
 from webapp.cases import calendar_admin as _cases_calendar_models  # noqa: F401
 from webapp.cases import dispatch_rules as _dispatch_rules_models  # noqa: F401
 from webapp.cases import models as cases_models  # noqa: F401
+from webapp.cases import difficult_models as _difficult_models  # noqa: F401
 from geo.db import Base
 
 metadata = Base.metadata
