@@ -95,7 +95,10 @@ def is_empty(conn) -> bool:
 
 
 def clear(conn) -> None:
-    """Remove the demo data (and the demo users) but keep the logs."""
+    """Remove the demo data (and the demo users, and with them the demo cases) but keep the logs.
+    Case history is append-only by a trigger; a deliberate demo reset bypasses it for this
+    transaction (needs the superuser the embedded cluster runs with)."""
+    conn.execute("SET LOCAL session_replication_role = replica")
     conn.execute("TRUNCATE " + ", ".join(f"geo.{t}" for t in GEO_TABLES) + " CASCADE")
     conn.execute('TRUNCATE admin.api_key, admin.user_role, admin."user", admin.role, admin.department CASCADE')
 

@@ -159,6 +159,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     from webapp import cases
     app.register_blueprint(cases.pages)
     app.register_blueprint(cases.api)
+    from webapp import lifeline
+    app.register_blueprint(lifeline.pages)
+    app.register_blueprint(lifeline.api)
     from webapp.admin.mobile import mobile_api
     app.register_blueprint(mobile_api)
     app.register_blueprint(basemap_bp)

@@ -15,6 +15,8 @@ MODULES = [
     "webapp.cases.calendar_admin",
     "webapp.cases.rules_admin",
     "webapp.cases.seed",
+    "webapp.lifeline.risk",
+    "webapp.lifeline.iot",
 ]
 
 

