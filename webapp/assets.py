@@ -8,7 +8,7 @@ from flask import Blueprint, abort, send_from_directory
 from geo.settings import ROOT
 
 NODE_MODULES = ROOT / "node_modules"
-ALLOWED = {"leaflet", "bootstrap", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist", "echarts",
+ALLOWED = {"leaflet", "bootstrap", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist", "echarts", "bpmn-js",
            "@geoman-io/leaflet-geoman-free"}
 
 bp = Blueprint("assets", __name__)

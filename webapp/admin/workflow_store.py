@@ -31,6 +31,7 @@ from geo.db import Base
 from geo.errors import GeoError
 from geo.models import DictItem, Timestamps
 from webapp import oplog
+from webapp.admin import workflow_contracts
 
 SCHEMA = "admin"
 CATEGORY_DICT = "workflow_category"
@@ -211,7 +212,9 @@ def validate(xml: str | bytes, process_key: str | None = None):
         spec = parser.get_spec(process_key)
         subs = parser.get_subprocess_specs(process_key)
     except SpiffWorkflowException as exc:
-        raise GeoError("bpmn_invalid", f"流程图校验未通过：{_reason(exc)}") from None
+        # `element` lets the diagram editor highlight the node the parser names.
+        raise GeoError("bpmn_invalid", f"流程图校验未通过：{_reason(exc)}",
+                       element=getattr(exc, "id", None) or None) from None
     except Exception as exc:  # noqa: BLE001
         # The parser's own internals failing on odd input: still the file's fault, so a 400.
         raise GeoError("bpmn_invalid", f"流程图校验未通过：{exc.__class__.__name__}: {exc}") from None
@@ -313,6 +316,7 @@ def deploy(db, xml: str | bytes, category: str, who: str | None, process_key: st
             raise GeoError("field_invalid", "备注须为文本", field="remark")
         remark = remark.strip()[:500] or None
     key, name, spec, subs, text_xml = validate(xml, process_key)
+    workflow_contracts.check(_parse_xml(text_xml.encode("utf-8")), key)
     sha = hashlib.sha256(text_xml.encode("utf-8")).hexdigest()
     _lock_key(db, key)
     newest = db.scalar(select(ProcessDefinition).where(ProcessDefinition.process_key == key)

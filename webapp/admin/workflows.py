@@ -1,13 +1,13 @@
 """Workflow definitions (R92): BPMN process definitions listed with category
 and version; new versions deployed after validation by SpiffWorkflow's
 parser, suspended or put back in service, downloaded as XML. The storage and
-the service API the case workflow uses live in `workflow_store`; the diagram
-editor comes with the case-workflow issue."""
+the service API the case workflow uses live in `workflow_store`. The diagram
+editor (bpmn-js in the browser) saves through the same deploy API."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from geo.errors import GeoError
@@ -15,6 +15,7 @@ from geo.models import DictItem, DictType
 from webapp.admin import api, pages
 from webapp.admin import workflow_store as store
 from webapp.admin.workflow_store import ProcessDefinition
+from webapp.auth.models import Role
 from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 
@@ -74,6 +75,45 @@ def workflows_page():
     return render_template("admin/workflows.html", categories=store.categories(db, enabled_only=False),
                            statuses=store.STATUSES,
                            can_edit=has_permission(principal(), "admin:workflow:edit"))
+
+
+@pages.get("/workflows/editor", defaults={"process_key": None})
+@pages.get("/workflows/<process_key>/editor")
+@require_permission("admin:workflow:view")
+def workflow_editor_page(process_key: str | None):
+    """The BPMN editor: one version of a process (?version=N, default the active
+    or else the newest), or a blank diagram for a new process (no key). Users
+    with only admin:workflow:view get the read-only viewer."""
+    from webapp.auth.guard import principal
+    from webapp.auth.permissions import has_permission
+    from webapp.cases.flow import ACTIONS, LANE_ROLES, PROCESS_KEY
+    unknown = sorted(set(request.args) - {"version"})
+    if unknown:
+        raise GeoError("parameter_unknown", f"不支持的参数：{', '.join(unknown)}", unknown=unknown)
+    db = get_db()
+    can_edit = has_permission(principal(), "admin:workflow:edit")
+    defn = active = None
+    if process_key is not None:
+        versions = db.execute(select(ProcessDefinition.version, ProcessDefinition.status)
+                              .where(ProcessDefinition.process_key == process_key)
+                              .order_by(ProcessDefinition.version.desc())).all()
+        if not versions:
+            raise GeoError("workflow_not_found", f"流程“{process_key}”不存在", status=404)
+        active = next((v for v, st in versions if st == "active"), None)
+        version = _int_param("version", active or versions[0][0], 1, 1_000_000)
+        defn = _get(db, process_key, version)
+    elif not can_edit:
+        return redirect(url_for("admin.workflows_page"))  # nothing to show read-only
+    cats = store.categories(db)
+    contract = None
+    if process_key == PROCESS_KEY:
+        # Shown in the property panel: what the case engine needs from this diagram.
+        contract = {"tasks": {k: list(v.values()) for k, v in ACTIONS.items()}}
+    role_names = dict(db.execute(select(Role.code, Role.name)).all())
+    lanes = {lane: {"code": code, "name": role_names.get(code, code)} for lane, code in LANE_ROLES.items()}
+    return render_template("admin/workflow_editor.html", defn=defn, active_version=active,
+                           categories=cats, can_edit=can_edit, contract=contract, lane_roles=lanes,
+                           statuses=store.STATUSES)
 
 
 # ---------------------------------------------------------------- JSON API
@@ -137,6 +177,23 @@ def workflow_download(key: str, version: int):
     resp = Response(d.bpmn_xml, mimetype="application/xml")
     resp.headers["Content-Disposition"] = f'attachment; filename="{d.process_key}-v{d.version}.bpmn"'
     resp.headers["ETag"] = d.sha256
+    return resp
+
+
+@api.get("/workflows/<key>/versions/<int:version>/diagram")
+@require_permission("case:view")
+def workflow_case_diagram(key: str, version: int):
+    """The XML of a case process for the diagram on case pages (bpmn-view.js):
+    case readers do not hold admin:workflow:view, so only category `case`
+    definitions are served here. Versions are immutable, so it caches."""
+    d = store.definition(get_db(), key, version)
+    if d is None or d.category != "case":
+        raise GeoError("workflow_not_found", f"案件流程“{key}”没有第 {version} 版", status=404)
+    if request.if_none_match.contains(d.sha256):
+        return Response(status=304)
+    resp = Response(d.bpmn_xml, mimetype="application/xml")
+    resp.set_etag(d.sha256)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
     return resp
 
 

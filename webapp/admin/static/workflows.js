@@ -1,4 +1,5 @@
-/* 流程定义页面：列表与筛选、部署新版本（上传 .bpmn）、版本历史、挂起/恢复、下载 XML。
+/* 流程定义页面：列表与筛选、部署新版本（上传 .bpmn）、版本历史（含流程图）、挂起/恢复、下载 XML、
+   打开流程编辑器。
    Calls /api/admin/workflows… with the session cookie and the CSRF token. */
 (function () {
   "use strict";
@@ -51,6 +52,8 @@
     const base = `${API}/${enc(d.process_key)}/versions/${d.version}`;
     let html = `<div class="btn-group btn-group-sm">`;
     if (!inHistory) html += `<button class="btn btn-outline-secondary py-0" data-op="history">历史</button>`;
+    const editor = app.dataset.editorUrl.replace("__KEY__", enc(d.process_key)) + "?version=" + d.version;
+    html += `<a class="btn btn-outline-primary py-0" data-edit href="${editor}">${canEdit ? "编辑" : "查看"}</a>`;
     html += `<a class="btn btn-outline-secondary py-0" href="${base}/bpmn" download>下载</a>`;
     if (canEdit) {
       html += d.status === "suspended"
@@ -94,7 +97,8 @@
 
   async function showTasks(key, version) {
     const d = await call("GET", `${API}/${enc(key)}/versions/${version}`);
-    $("hist-tasks-title").textContent = `第 ${version} 版的流程节点`;
+    $("hist-tasks-title").textContent = `第 ${version} 版的流程图与节点`;
+    CaseDiagram.show($("hist-diagram"), `${API}/${enc(key)}/versions/${version}/bpmn`).catch(() => {});
     $("hist-tasks").innerHTML = d.tasks.map(t =>
       `<li>${esc(t.name || t.id)} <span class="text-muted">${esc(t.type)}${t.lane ? " · " + esc(t.lane) : ""}</span></li>`).join("");
   }
@@ -109,7 +113,10 @@
         <td>${fmtTime(d.deployed_at)}</td><td class="small">${esc(d.remark || "")}</td>
         <td class="small text-muted" title="${esc(d.sha256)}">${esc(d.sha256.slice(0, 10))}…</td>
         <td class="text-end">${ops(d, true)}</td></tr>`).join("");
-    if (data.items.length) await showTasks(key, data.active_version || data.items[0].version);
+    // Draw the diagram once the modal has its size (fitting a hidden canvas gives a zero zoom).
+    const first = data.active_version || (data.items[0] && data.items[0].version);
+    if ($("hist-modal").classList.contains("show")) { if (first) await showTasks(key, first); return; }
+    if (first) $("hist-modal").addEventListener("shown.bs.modal", () => showTasks(key, first).catch(e => toast(e.message, "danger")), { once: true });
     histModal.show();
   }
 
