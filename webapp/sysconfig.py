@@ -98,7 +98,7 @@ def snapshot(engine=None) -> dict[str, Any]:
 
 def upload_limit(category: str, engine=None) -> tuple[int, list[str]]:
     """(max bytes, allowed extensions) for an upload category:
-    image | document | media | attachment (all three) | spatial | app."""
+    image | document | media | attachment (all three) | data (csv/xlsx imports) | spatial | app."""
     mb = get("upload.max_mb", engine)
     if category == "image":
         return mb << 20, list(get("upload.image_types", engine))
@@ -110,6 +110,8 @@ def upload_limit(category: str, engine=None) -> tuple[int, list[str]]:
         exts = [*get("upload.image_types", engine), *get("upload.document_types", engine),
                 *get("upload.media_types", engine)]
         return mb << 20, exts
+    if category == "data":  # tabular imports: holiday lists, responsibility lists, users
+        return mb << 20, ["csv", "xlsx", "xls"]
     if category == "spatial":
         return get("upload.spatial_max_mb", engine) << 20, ["zip", "gpkg", "geojson", "json", "csv"]
     if category == "app":
