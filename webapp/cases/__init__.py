@@ -11,4 +11,4 @@ pages = Blueprint("cases", __name__, url_prefix="/cases", template_folder="templ
 api = Blueprint("cases_api", __name__, url_prefix="/api/cases")
 
 from webapp.cases import (intake, views, desks, calendar_admin, rules_admin,  # noqa: E402,F401
-                          difficult, pages_search)  # (each module registers its routes)
+                          difficult, pages_desks, pages_search, pages_case)  # (each module registers its routes)
