@@ -1,7 +1,8 @@
 """What the system does by itself after a person acts (R29–R30): a new case
 skips acceptance or filing when an auto-registration rule says so, and a
-case waiting for dispatch goes to its department when the responsibility
-list gives exactly one answer. After a return (回退) the dispatcher chooses:
+case waiting for dispatch goes to its department when its auto-registration
+rule allows automatic dispatch and the responsibility list gives exactly one
+answer. After a return (回退) the dispatcher chooses:
 the automatic answer has just been refused by that department."""
 from __future__ import annotations
 
@@ -41,7 +42,13 @@ def auto_dispatch(db, case: Case, at=None) -> list[str]:
     task = engine.open_task(db, case.id, "dispatch")
     if task is None or case.returns:
         return []
-    decision = dispatch_rules.dispatch_decision(db, case.kind, case.class_code, place_of(case))
+    place = place_of(case)
+    # Automatic dispatch is allowed per auto-registration rule (立案规则 action auto_dispatch),
+    # the same answer the rule test bench gives.
+    rule = dispatch_rules.auto_actions(db, case.source, case.kind, case.class_code, place, at=case.reported_at)
+    if "auto_dispatch" not in rule.actions:
+        return []
+    decision = dispatch_rules.dispatch_decision(db, case.kind, case.class_code, place)
     if decision.dept_code is None:
         return []
     engine.act(db, case.id, task.id, "dispatch", None, comment=decision.explanation,
