@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, SmallInteger,
-                        String, Text, UniqueConstraint, func)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, Numeric,
+                        SmallInteger, String, Text, UniqueConstraint, func)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -218,3 +218,25 @@ class RiskPoint(Versioned, Base):
     description: Mapped[str | None] = mapped_column(Text)
     dept_code: Mapped[str | None] = mapped_column(ForeignKey("admin.department.code"))
     geom = geom("POINT")
+    # R110 attributes and the current LEC assessment (migration 0011; rules in webapp.lifeline.risk).
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    location: Mapped[str | None] = mapped_column(Text)
+    resp_person: Mapped[str | None] = mapped_column(String(40))
+    resp_phone: Mapped[str | None] = mapped_column(String(20))
+    risk_object: Mapped[str | None] = mapped_column(String(120))
+    risk_source: Mapped[str | None] = mapped_column(String(200))
+    hazards: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    accident_types: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    photos: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    lec_l = mapped_column(Numeric(5, 1))
+    lec_e = mapped_column(Numeric(5, 1))
+    lec_c = mapped_column(Numeric(5, 1))
+    lec_d = mapped_column(Numeric(10, 2))
+    assessed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="active")
+    source: Mapped[str] = mapped_column(String(10), nullable=False, server_default="import")
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_by_name: Mapped[str | None] = mapped_column(String(40))
+    reviewed_by: Mapped[int | None] = mapped_column(Integer)
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(40))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,6 +9,8 @@ from webapp.cases import calendar_admin as _cases_calendar_models  # noqa: F401
 from webapp.cases import dispatch_rules as _dispatch_rules_models  # noqa: F401
 from webapp.cases import models as cases_models  # noqa: F401
 from webapp.cases import difficult_models as _difficult_models  # noqa: F401
+from etl.iot import models as _iot_models  # noqa: F401
+from webapp.lifeline import risk_models as _lifeline_risk_models  # noqa: F401
 from geo.db import Base
 
 metadata = Base.metadata
