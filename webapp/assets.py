@@ -9,7 +9,8 @@ from geo.settings import ROOT
 
 NODE_MODULES = ROOT / "node_modules"
 ALLOWED = {"leaflet", "bootstrap", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist", "echarts", "bpmn-js",
-           "@geoman-io/leaflet-geoman-free"}
+           "@geoman-io/leaflet-geoman-free",
+           "hls.js"}
 
 bp = Blueprint("assets", __name__)
 

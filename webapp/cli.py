@@ -234,5 +234,96 @@ def up(ctx, scale, workers):
     ctx.invoke(serve, workers=workers)
 
 
+# -- IoT: MQTT broker, ingester, simulator (etl/iot) -------------------------------------------
+@main.group()
+def mqtt():
+    """The project's MQTT broker (mosquitto under var/mqtt, port CITYOPS_MQTT_PORT, default 51883)."""
+
+
+def _broker():
+    from etl.iot.broker import broker_for
+    return broker_for(get_settings())
+
+
+@mqtt.command("up")
+def mqtt_up():
+    """Start mosquitto (idempotent)."""
+    b = _broker()
+    b.start()
+    click.echo(f"MQTT broker running: mqtt://{b.bind}:{b.port} (pid {b.pid()}, log {b.logfile})")
+
+
+@mqtt.command("down")
+def mqtt_down():
+    """Stop mosquitto (it saves its persistence file first)."""
+    _broker().stop()
+    click.echo("MQTT broker stopped")
+
+
+@mqtt.command("status")
+def mqtt_status():
+    b = _broker()
+    pid = b.pid()
+    click.echo(f"MQTT broker: {'running, pid %d, port %d' % (pid, b.port) if pid else 'stopped'} ({b.base})")
+
+
+@main.group()
+def iot():
+    """IoT monitoring: ingester and simulator."""
+
+
+@iot.command("ingest")
+@click.option("--batch", default=5000, show_default=True, help="messages per transaction")
+@click.option("--flush-ms", default=200, show_default=True)
+@click.option("--client-id", default="cityops-ingest", show_default=True,
+              help="fixed id: the broker keeps this session's unacknowledged messages")
+@click.option("--share", default=None, help="shared-subscription group for several ingester processes")
+@click.option("--log-file", default=None, help="default: var/log/iot-ingest.log")
+def iot_ingest(batch, flush_ms, client_id, share, log_file):
+    """Run the ingester in the foreground (for supervisors/systemd; stops on SIGTERM)."""
+    from etl.iot.ingest import main as ingest_main
+    from ogc.config import libpq_dsn
+    s = get_settings()
+    b = _broker()
+    log_file = log_file or str(s.var_dir / "log" / "iot-ingest.log")
+    os.makedirs(os.path.dirname(log_file), exist_ok=True)
+    click.echo(f"ingesting from mqtt://{b.bind}:{b.port} (log {log_file})")
+    ingest_main(["--db", libpq_dsn(_url()), "--host", b.bind, "--port", str(b.port), "--client-id", client_id,
+                 "--batch", str(batch), "--flush-ms", str(flush_ms), "--log-file", log_file,
+                 *(["--share", share] if share else [])])
+
+
+@iot.command("simulate")
+@click.option("--rate", default=10.0, show_default=True, help="readings per second, all devices together")
+@click.option("--duration", default=60.0, show_default=True, help="seconds")
+@click.option("--devices", type=int, default=None, help="only the first N devices")
+@click.option("--network", multiple=True, help="gas, water, drainage, heating, bridge")
+@click.option("--fault", multiple=True, help="THING:breach|drop|stuck|offline[@seconds], e.g. GAS-GS000012:breach@30")
+def iot_simulate(rate, duration, devices, network, fault):
+    """Publish realistic readings of the registered devices to the broker."""
+    from etl.iot.simulate import main as simulate_main
+    from ogc.config import libpq_dsn
+    b = _broker()
+    args = ["--db", libpq_dsn(_url()), "--host", b.bind, "--port", str(b.port), "--rate", str(rate),
+            "--duration", str(duration)]
+    args += ["--devices", str(devices)] if devices else []
+    for n in network:
+        args += ["--network", n]
+    for f in fault:
+        args += ["--fault", f]
+    simulate_main(args)
+
+
+@iot.command("maintain")
+def iot_maintain():
+    """Create observation partitions ahead and mark silent devices offline (the ingester does this too)."""
+    import psycopg
+    from etl.iot.ingest import maintain
+    from ogc.config import libpq_dsn
+    with psycopg.connect(libpq_dsn(_url()), autocommit=True) as conn:
+        maintain(conn)
+    click.echo("partitions ensured, device status updated")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,52 @@
+"""A real mosquitto for the IoT tests, started by the project's broker
+manager (etl/iot/broker.py) on a free port, and helpers around it."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(workdir):
+    from etl.iot.broker import Broker
+    broker = Broker(workdir / "mqtt", free_port())
+    broker.start()
+    yield broker
+    broker.destroy()
+
+
+@pytest.fixture(scope="session")
+def iot_dsn(demo_db):
+    from ogc.config import libpq_dsn
+    return libpq_dsn(demo_db)
+
+
+def sql(dsn: str, query: str, params=None):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def publisher(broker, client_id: str | None = None):
+    import paho.mqtt.client as mqtt
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-pub-{uuid.uuid4().hex[:8]}",
+                    protocol=mqtt.MQTTv311)
+    c.max_inflight_messages_set(500)
+    c.max_queued_messages_set(0)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    return c
