@@ -78,7 +78,8 @@ def _desk_page(key: str):
     desk = DESKS[key]
     depts = db.execute(select(Department.code, Department.name).order_by(Department.sort, Department.code)).all()
     refs = {"desk": key, "title": desk["title"], "stages": [[s, TASK_NAMES[s]] for s in desk["stages"]],
-            "actions": {s: flow.ACTIONS[s] for s in desk["stages"]}, "reason_actions": REASON_ACTIONS,
+            "actions": {s: list(flow.ACTIONS[s].items()) for s in desk["stages"]},  # ordered (tojson sorts dicts)
+            "reason_actions": REASON_ACTIONS,
             "depts": [list(d) for d in depts], "due_names": DUE_NAMES,
             "can_dispatch": has_permission(who, "case:dispatch")}
     return render_template("cases/desk.html", desk=desk, key=key, refs=refs)

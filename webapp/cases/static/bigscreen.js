@@ -71,7 +71,8 @@
   function fillFor(n, max) {
     if (!n) return { fillColor: "#1b3a6b", fillOpacity: 0.25 };
     const r = Math.min(1, n / Math.max(1, max));
-    return { fillColor: `rgb(${Math.round(40 + 215 * r)},${Math.round(140 - 90 * r)},${Math.round(220 - 170 * r)})`, fillOpacity: 0.35 + 0.35 * r };
+    // A blue ramp, so the red of overdue cases stays the only alarm colour.
+    return { fillColor: `rgb(${Math.round(30 + 60 * r)},${Math.round(90 + 110 * r)},${Math.round(170 + 85 * r)})`, fillOpacity: 0.3 + 0.4 * r };
   }
 
   function rowsHtml(features, clickable) {

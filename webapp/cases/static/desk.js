@@ -16,6 +16,8 @@
   const DUE = { normal: ["bg-success", "正常"], warning: ["bg-warning text-dark", "即将到期"], overdue: ["bg-danger", "已超期"] };
   const COLOUR = { normal: "#198754", warning: "#ffc107", overdue: "#dc3545" };
   let pendingAction = null;
+  // Actions are [code, label] pairs in the workflow's order (the main decision first).
+  const labelOf = (stage, action) => ((refs.actions[stage] || []).find(a => a[0] === action) || [action, action])[1];
 
   // -- map
   const mapEl = $("desk-map");
@@ -79,9 +81,8 @@
   }
 
   function actionButtons(t) {
-    const acts = refs.actions[t.stage] || {};
     const out = [];
-    for (const [code, label] of Object.entries(acts)) {
+    for (const [code, label] of (refs.actions[t.stage] || [])) {
       if (code === "dispatch") {
         const cands = state.candidates[t.case.id];
         if (cands === undefined) {
@@ -130,7 +131,7 @@
         if (c.duplicate_of) flags.push(`<a class="badge bg-warning text-dark text-decoration-none dup-link" href="/cases/${c.duplicate_of}" title="疑似重复上报，点击查看原案卷">疑似重复：${K.esc(x.duplicate_case_no || ("#" + c.duplicate_of))}</a>`);
         return `<tr class="due-${due}" data-task-id="${t.id}" data-case-id="${c.id}" data-stage="${t.stage}">
           <td><a href="/cases/${c.id}" class="case-link">${K.esc(c.case_no)}</a></td>
-          <td>${K.esc(stageName[t.stage] || t.name)}</td>
+          <td class="stage">${K.esc(stageName[t.stage] || t.name)}</td>
           <td>${K.esc(c.class_name || "")}<div class="text-muted small">${c.kind === "component" ? "部件" : "事件"}</div></td>
           <td class="desc">${K.esc(c.description)}<div class="text-muted small">${K.esc(c.address || "")}</div></td>
           <td>${flags.join(" ")}</td>
@@ -189,7 +190,7 @@
     if (comment) body.comment = comment;
     if (data) body.data = data;
     await K.call("POST", `/api/cases/${task.case.id}/tasks/${task.id}`, body);
-    const label = (refs.actions[task.stage] || {})[action] || action;
+    const label = labelOf(task.stage, action);
     K.toast(`${task.case.case_no}：${label} 已办理`);
     delete state.candidates[task.case.id];
     await load();
@@ -207,7 +208,7 @@
     const action = btn.dataset.action;
     if (btn.dataset.reason || btn.dataset.choose) {
       pendingAction = { task, action };
-      const label = (refs.actions[task.stage] || {})[action] || action;
+      const label = labelOf(task.stage, action);
       $("reason-title").textContent = label;
       $("reason-case").textContent = `${task.case.case_no} ${task.case.class_name || ""}`;
       $("reason-text").value = "";
