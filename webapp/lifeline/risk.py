@@ -31,7 +31,9 @@ def _ctx(**extra) -> dict:
                      "basemap": url_for("basemap.tile", z=0, x=0, y=0).replace("/0/0/0.png", "/{z}/{x}/{y}.png"),
                      "can_edit": has_permission(who, "lifeline:risk:edit"),
                      "can_review": has_permission(who, "lifeline:risk:review"),
-                     "can_config": has_permission(who, "lifeline:config")}, **extra}
+                     "can_config": has_permission(who, "lifeline:config"),
+                     # The configuration travels with the page: collectors (监督员) may lack lifeline:view.
+                     "config": risk_config.config_json(db)}, **extra}
 
 
 @pages.get("/risk/map")

@@ -22,7 +22,7 @@ from webapp import uploads
 from webapp.auth import scope
 from webapp.auth.guard import principal
 from webapp.auth.models import Department
-from webapp.auth.permissions import has_permission, require_permission
+from webapp.auth.permissions import require_permission
 from webapp.db import get_db
 from webapp.lifeline import api
 from webapp.lifeline.risk_config import (ACCIDENT_TYPES, _PHONE, category_subtree, check_version, levels,
@@ -416,6 +416,17 @@ def point_assess(code: str):
 @require_permission("lifeline:view")
 def prefill():
     """What a new point at (lon, lat) gets: region, 责任网格, responsible department and person."""
+    return _prefill()
+
+
+@api.get("/risk/collect/prefill")
+@require_permission("lifeline:risk:edit")
+def collect_prefill():
+    """The same for collectors, who may hold lifeline:risk:edit without lifeline:view (监督员)."""
+    return _prefill()
+
+
+def _prefill():
     db = get_db()
     try:
         lon, lat = float(request.args["lon"]), float(request.args["lat"])
@@ -495,14 +506,11 @@ def submission_create():
     return jsonify(sub_json(db, s)), 201
 
 
-@api.get("/risk/submissions")
-@require_permission("lifeline:view")
-def submission_list():
-    """Auditors see every submission; collectors see their own."""
+def _submissions(only_mine: bool):
     db = get_db()
     who = _who()
     q = select(RiskSubmission)
-    if not has_permission(who, "lifeline:risk:review"):
+    if only_mine:
         q = q.where(RiskSubmission.submitted_by == who.id)
     st = request.args.get("status")
     if st:
@@ -512,9 +520,23 @@ def submission_list():
     names = _names(db)
     items = [sub_json(db, s, names) for s in db.scalars(q.order_by(RiskSubmission.submitted_at.desc(),
                                                                    RiskSubmission.id.desc()).limit(200))]
-    counts = dict(db.execute(select(RiskSubmission.status, func.count()).group_by(RiskSubmission.status)).all()) \
-        if has_permission(who, "lifeline:risk:review") else {}
+    counts = dict(db.execute(select(RiskSubmission.status, func.count()).where(
+        RiskSubmission.submitted_by == who.id if only_mine else True).group_by(RiskSubmission.status)).all())
     return jsonify({"items": items, "counts": counts})
+
+
+@api.get("/risk/submissions")
+@require_permission("lifeline:risk:review")
+def submission_list():
+    """The auditor's queue: every submission (filter by status)."""
+    return _submissions(False)
+
+
+@api.get("/risk/submissions/mine")
+@require_permission("lifeline:risk:edit")
+def submission_mine():
+    """A collector's own submissions and their decisions."""
+    return _submissions(True)
 
 
 def _pending(db, sid: int, body: dict) -> RiskSubmission:

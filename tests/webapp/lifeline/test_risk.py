@@ -191,7 +191,8 @@ def test_reject_needs_reason_and_keeps_register_unchanged(apis, sql):
     assert one(sql, "SELECT count(*) FROM geo.risk_point") == n
     assert sql("SELECT action, note FROM lifeline.risk_event WHERE submission_id = :i ORDER BY id", i=s["id"])[-1] == \
         ("reject", "位置与现场不符")
-    mine = apis["supervisor"].get("/api/lifeline/risk/submissions").get_json()["items"]
+    assert_error(apis["supervisor"].get("/api/lifeline/risk/submissions"), 403, "forbidden")
+    mine = apis["supervisor"].get("/api/lifeline/risk/submissions/mine").get_json()["items"]
     assert s["id"] in [x["id"] for x in mine] and all(x["submitted_by_name"] == "陈监督" for x in mine)
     assert_error(apis["leader"].post(f"/api/lifeline/risk/submissions/{s['id']}/approve", {}), 409,
                  "submission_decided")
@@ -255,18 +256,35 @@ def test_map_filters_and_counts_match_sql(apis, sql):
         assert_error(apis["admin"].get("/api/lifeline/risk/points?" + q), 400, code)
 
 
-def test_data_scope(apis, sql):
-    # 专业部门 (dept scope, D010 环卫): only its department's points; 监督员 (region 411721001): its street.
+@pytest.fixture(scope="module")
+def region_api(app, passwords):
+    """A user whose only role sees risk points of street 411721001 (region data scope)."""
+    from tests.conftest import new_user
+    admin = json_api(app, "admin", passwords["admin"])
+    code = "riskregion" + uuid.uuid4().hex[:6]
+    r = admin.post("/api/admin/roles", {"code": code, "name": "街道风险员" + code[-6:], "data_scope": "region",
+                                         "permissions": ["lifeline:view", "lifeline:risk:edit"]})
+    assert r.status_code == 201, r.get_json()
+    return new_user(app, admin, [code], region_code="411721001")[1]
+
+
+def test_data_scope(apis, sql, region_api):
+    # 专业部门 (dept scope, D010 环卫): only its department's points; a region-scoped role: its street.
     h = apis["handler"].get("/api/lifeline/risk/points").get_json()["numberMatched"]
     assert h == one(sql, "SELECT count(*) FROM geo.risk_point WHERE dept_code = 'D010'")
-    s = apis["supervisor"].get("/api/lifeline/risk/points").get_json()
+    s = region_api.get("/api/lifeline/risk/points").get_json()
     assert s["numberMatched"] == one(sql, "SELECT count(*) FROM geo.risk_point WHERE region_code LIKE '411721001%'")
     assert 0 < s["numberMatched"] < one(sql, "SELECT count(*) FROM geo.risk_point")
     outside = one(sql, "SELECT code FROM geo.risk_point WHERE region_code NOT LIKE '411721001%' ORDER BY code LIMIT 1")
-    assert_error(apis["supervisor"].get(f"/api/lifeline/risk/points/{outside}"), 404, "risk_unknown")
-    assert_error(apis["supervisor"].post(f"/api/lifeline/risk/points/{outside}/assessments",
+    assert_error(region_api.get(f"/api/lifeline/risk/points/{outside}"), 404, "risk_unknown")
+    assert_error(region_api.post(f"/api/lifeline/risk/points/{outside}/assessments",
                                          {"l": 1, "e": 1, "c": 1}), 404, "risk_unknown")
     assert apis["acceptor"].get("/api/lifeline/risk/points").status_code == 403
+    # 监督员 collect (lifeline:risk:edit) without lifeline:view: prefill through the collector's route only.
+    lon, lat = inside_point(sql)
+    assert apis["supervisor"].get(f"/api/lifeline/risk/prefill?lon={lon}&lat={lat}").status_code == 403
+    r = apis["supervisor"].get(f"/api/lifeline/risk/collect/prefill?lon={lon}&lat={lat}&category=燃气管网")
+    assert r.status_code == 200 and r.get_json()["dept_code"] == "D014"
 
 
 def test_list_groups_match_sql(apis, sql):
