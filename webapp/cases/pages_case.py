@@ -43,10 +43,8 @@ SHORT_ACTIONS = {"file": "立案", "verify": "派发核实", "cancel": "作废",
 TASK_NAMES = {"approve_return": "回退审批", "approve_extension": "延期审批", "approve_suspension": "挂账审批",
               "suspended": "挂账"}
 ADDRESS_RADIUS_M = 150
-# The process viewer written for the workflow pages; loaded only when it is there.
+# The process viewer of the workflow pages (it loads bpmn-js itself); used only when it is there.
 DIAGRAM_JS = Path(__file__).resolve().parents[1] / "admin" / "static" / "bpmn-view.js"
-BPMN_VIEWER = "bpmn-js/dist/bpmn-navigated-viewer.production.min.js"
-BPMN_CSS = ("bpmn-js/dist/assets/diagram-js.css", "bpmn-js/dist/assets/bpmn-js.css")
 
 
 def allowed_sources(who) -> dict[str, str]:
@@ -110,15 +108,6 @@ def _departments(db, who) -> list[dict]:
     rows = db.execute(select(Department.code, Department.name).where(Department.kind != "government")
                       .order_by(Department.sort, Department.code)).all()
     return [{"code": c, "name": n} for c, n in rows]
-
-
-def diagram_assets() -> dict | None:
-    """The viewer's files, when the workflow pages ship them (else the detail page has no diagram)."""
-    from webapp import assets
-    if not DIAGRAM_JS.exists():
-        return None
-    vendor = "bpmn-js" in assets.ALLOWED and (assets.NODE_MODULES / BPMN_VIEWER).exists()
-    return {"js": [BPMN_VIEWER] if vendor else [], "css": [c for c in BPMN_CSS if vendor]}
 
 
 def _labels(db) -> dict:
@@ -213,7 +202,7 @@ def detail_page(case_id: int):
     return render_template(
         "cases/detail.html", case=data, street_name=ctx["street_name"], community_name=ctx["community_name"],
         case_data=_json_script(data), labels=_json_script(_labels(db)), extra=_json_script(extra),
-        can_supervise=extra["can_supervise"], diagram=diagram_assets(), stage_label=stage_label, local=local)
+        can_supervise=extra["can_supervise"], diagram=DIAGRAM_JS.exists(), stage_label=stage_label, local=local)
 
 
 @pages.get("/<int:case_id>/process.bpmn")

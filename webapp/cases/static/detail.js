@@ -114,8 +114,14 @@
       } else if (e.data && e.data.hours) {
         detail = "（" + e.data.hours + " 小时）";
       }
-      const flow = e.stage || e.to_stage ? '<span class="text-muted small ms-1">' + K.esc(stageName(e.stage)) +
-        (e.to_stage ? " → " + K.esc(stageName(e.to_stage)) : (e.stage ? " → 结束" : "")) + "</span>" : "";
+      // A note (督办 …) happens at a stage; a decision moves the case from one stage to the next.
+      let flow = "";
+      if (L10N.events[e.action] && e.action !== "report") {
+        flow = e.stage ? "于" + stageName(e.stage) + "环节" : "";
+      } else if (e.stage || e.to_stage) {
+        flow = stageName(e.stage) + " → " + (e.to_stage ? stageName(e.to_stage) : "办结");
+      }
+      flow = flow ? '<span class="text-muted small ms-1">' + K.esc(flow.replace(/^ → /, "→ ")) + "</span>" : "";
       return '<li data-seq="' + e.seq + '"><span class="dot' + (e.actor ? "" : " sys") + '">' + e.seq + "</span>" +
         '<div><span class="fw-semibold">' + K.esc(actionName(e)) + detail + "</span>" + flow + mark + "</div>" +
         '<div class="small text-muted">' + fmt(e.at) + " · " + K.esc(e.actor || "系统") +

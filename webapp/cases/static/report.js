@@ -266,4 +266,5 @@
   });
 
   fillBig();
+  window.caseReport = { map: map };  // for the browser tests and the console
 })();
