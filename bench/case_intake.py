@@ -47,11 +47,13 @@ from ogc.config import libpq_dsn  # noqa: E402
 DEMO_PASSWORD = os.environ.get("CITYOPS_DEMO_PASSWORD", "Xiping2026")
 
 
-def start_app(port: int) -> subprocess.Popen:
+def start_app(port: int, log: Path) -> subprocess.Popen:
     env = dict(os.environ, PORT=str(port), CITYOPS_BASE_URL=f"http://127.0.0.1:{port}")
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "--timeout", "120", "webapp.wsgi:app"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                 "--log-level", "warning", "--timeout", "120", "webapp.wsgi:app"], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def login(base: str, username: str) -> requests.Session:
@@ -212,9 +214,10 @@ def main() -> None:
     points, classes = sample_inputs(dsn, 5000)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_app(port)
+    log = settings.var_dir / "log" / "bench-case-intake.log"
+    proc = start_app(port, log)
     try:
-        wait_up(port, "/healthz")
+        wait_up(port, "/healthz", timeout=300)  # app start is slow on a busy 2-core machine
         sessions = [login(base, "supervisor") for _ in range(args.clients)]
         http_load(base, sessions, points, classes, 2)  # warm-up: both workers load the BPMN spec, pools fill
         api, ids = http_load(base, sessions, points, classes, args.seconds)
@@ -222,11 +225,12 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
     if not ids:
-        raise SystemExit("no report was accepted")
+        raise SystemExit(f"no report was accepted; server log: {log}")
     raw = raw_inserts(dsn, ids)
 
     print(f"\nCase intake benchmark — {settings.var_dir}, gunicorn 2 workers, {args.clients} clients, "
-          f"{args.seconds:.0f} s, loopback; {len(points)} random points in the county, {len(classes)} event classes\n")
+          f"{args.seconds:.0f} s, loopback; {len(points)} random points in the county, {len(classes)} event classes; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end\n")
     print(f"{'method':<34}{'rows':>7}{'rows/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'× API':>9}")
     results = {"HTTP API POST /api/cases": api, **raw}
     for name, r in results.items():
