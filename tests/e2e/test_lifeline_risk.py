@@ -47,7 +47,7 @@ def test_risk_map_legend_filter_popup(browser, live_server, passwords):  # noqa:
     page.wait_for_function(f"() => document.getElementById('risk-map').dataset.features === '{counts[0] + counts[1]}'")
     assert api_count(page, "level=1,2") == counts[0] + counts[1] < total
     # The popup shows every R110 attribute.
-    page.evaluate("() => riskMap.layer.getLayers()[0].openPopup()")
+    page.evaluate("() => { riskMap.layer.getLayers()[0].openPopup(); }")
     pop = page.locator(".leaflet-popup-content")
     pop.wait_for()
     text = pop.inner_text()
@@ -132,7 +132,7 @@ def test_collect_on_phone_then_approve(browser, live_server, passwords, tmp_path
     # On the map, the new point's popup shows its photo.
     page.goto(s.base + "/lifeline/risk/map")
     page.wait_for_function(READY, arg="risk-map")
-    page.evaluate("c => riskMap.layer.getLayers().find(l => l.getPopup().getContent().includes(c)).openPopup()", code)
+    page.evaluate("c => { riskMap.layer.getLayers().find(l => l.getPopup().getContent().includes(c)).openPopup(); }", code)
     page.wait_for_selector(".leaflet-popup-content img.risk-photo")
     assert page.evaluate("() => document.querySelector('.leaflet-popup-content img.risk-photo').naturalWidth") == 1
     s.close()
