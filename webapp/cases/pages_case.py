@@ -88,6 +88,8 @@ def role_names(db) -> dict[str, str]:
 def action_label(stage: str | None, action: str) -> str:
     if action in EVENT_NAMES:
         return EVENT_NAMES[action]
+    if stage == "accept" and action == "file":
+        return "受理"  # accepted and handed on for filing
     if stage in ("approve_return", "approve_extension", "approve_suspension") and action in ("approve", "reject"):
         return flow.ACTIONS[stage][action]
     return SHORT_ACTIONS.get(action) or flow.ACTIONS.get(stage or "", {}).get(action) or action

@@ -174,6 +174,8 @@ def test_print_sheet(apis, photo_case, app):  # noqa: F811
     actions = [re.findall(r"<td>(.*?)</td>", cells)[4] for _, cells in rows]
     assert actions[0] == "上报" and actions[-3:] == ["处置反馈", "核查通过", "结案"]
     assert "派遣" in actions
+    stages = [re.findall(r"<td>(.*?)</td>", cells)[3] for _, cells in rows]
+    assert all(a == "受理" for s, a in zip(stages, actions) if s == "受理" and a != "督办")
     assert "已清运完毕" in html
     assert not CDN.search(html)
     # Times are shown in Asia/Shanghai.

@@ -25,6 +25,7 @@
 
   function actionName(e) {
     if (L10N.events[e.action]) { return L10N.events[e.action]; }
+    if (e.stage === "accept" && e.action === "file") { return "受理"; }  // accepted and handed on for filing
     if (L10N.approvals[e.stage] && L10N.approvals[e.stage][e.action]) { return L10N.approvals[e.stage][e.action]; }
     return L10N.short[e.action] || e.action;
   }
