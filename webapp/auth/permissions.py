@@ -78,7 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 for _role in ("leader", "shift_chief", "dispatcher"):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] + ["lifeline:view"]
 ROLE_PERMISSIONS["leader"] += ["lifeline:risk:review"]
-ROLE_PERMISSIONS["supervisor"] += ["lifeline:risk:edit"]
+ROLE_PERMISSIONS["supervisor"] += ["lifeline:view", "lifeline:risk:edit"]
 ROLE_PERMISSIONS["dept_handler"] += ["lifeline:view", "lifeline:hazard:handle"]
 
 # Blueprints guarded as a whole, with the reason (checked by the route-matrix test).

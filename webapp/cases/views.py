@@ -132,6 +132,12 @@ def case_act(case_id: int, task_id: int):
     """Complete a task: {"action", "comment"?, "data"?, "version"?}."""
     who = principal()
     body = json_body({"action", "comment", "data", "version"}, {"action"})
+    if not isinstance(body["action"], str):
+        raise GeoError("action_invalid", "action 应为环节动作名称（文本）")
+    if body.get("data") is not None and not isinstance(body["data"], dict):
+        raise GeoError("data_invalid", "data 应为 JSON 对象")
+    if body.get("version") is not None and (not isinstance(body["version"], int) or isinstance(body["version"], bool)):
+        raise GeoError("version_invalid", "version 应为整数")
     db = get_db()
     _task_exists(db, case_id, task_id)
     case = engine.act(db, case_id, task_id, body["action"], who, comment=body.get("comment"),
