@@ -110,6 +110,14 @@ def upgrade() -> None:
         CONSTRAINT uq_ownership_answer UNIQUE (round_id, dept_code)
     )""")
     op.execute("CREATE INDEX ix_ownership_answer_dept ON cases.ownership_answer (dept_code) WHERE answer IS NULL")
+    # Quick search (R21) on a million cases: case-number prefixes (LIKE 'XP2025…%') need a
+    # pattern-ops btree, and the difficult-case search a GIN index over difficult cases only
+    # (its predicate is the list query's `difficult IS true`, so the planner can use it).
+    op.execute('CREATE INDEX IF NOT EXISTS ix_case_case_no_prefix ON cases."case" (case_no varchar_pattern_ops)')
+    op.execute('CREATE INDEX IF NOT EXISTS ix_case_search_difficult ON cases."case" USING gin (search) '
+               'WHERE difficult IS TRUE')
+    op.execute('CREATE INDEX IF NOT EXISTS ix_case_case_no_difficult ON cases."case" (case_no varchar_pattern_ops) '
+               'WHERE difficult IS TRUE')
     # The dictionary of difficulty types and the default conditions.
     op.execute("INSERT INTO geo.dict_type (code, name, description) VALUES ('difficult_type', '疑难案件类型', "
                "'疑难案件的认定类型；extra.category 为分析口径（dept_unclear 处置部门不明确、poor_handling 处置多次不到位）') "
@@ -126,6 +134,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute('DROP INDEX IF EXISTS cases.ix_case_case_no_difficult')
+    op.execute('DROP INDEX IF EXISTS cases.ix_case_search_difficult')
+    op.execute('DROP INDEX IF EXISTS cases.ix_case_case_no_prefix')
     op.execute('DROP TABLE IF EXISTS cases.ownership_answer')
     op.execute('DROP TABLE IF EXISTS cases.ownership_round')
     op.execute('DROP TABLE IF EXISTS cases.difficult_mark')
