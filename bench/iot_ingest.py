@@ -54,14 +54,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def register(dsn: str, things: int) -> list[tuple[str, str, int]]:
-    """Bench devices (idempotent); returns (thing code, datastream code, id)."""
+def register(dsn: str, things: int, run: str) -> list[tuple[str, str, int]]:
+    """This run's bench devices (removed again by cleanup()); returns (thing code, datastream code, id)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO lifeline.iot_observed_property (code, name) VALUES ('bench', '基准测试') "
                      "ON CONFLICT (code) DO NOTHING")
         pid = conn.execute("SELECT id FROM lifeline.iot_observed_property WHERE code = 'bench'").fetchone()[0]
         for i in range(things):
-            code = f"BENCH-{i:05d}"
+            code = f"BENCH-{run}-{i:04d}"
             conn.execute("""INSERT INTO lifeline.iot_thing (code, name, network, kind, geom)
                             VALUES (%s, %s, 'bridge', 'bridge_monitor', ST_SetSRID(ST_MakePoint(114.02, 33.38), 4490))
                             ON CONFLICT (code) DO NOTHING""", (code, f"基准测试设备 {i}"))
@@ -71,14 +71,15 @@ def register(dsn: str, things: int) -> list[tuple[str, str, int]]:
                                 valid_max, thresholds, sampling_s) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1)
                                 ON CONFLICT (thing_id, code) DO NOTHING""", (tid, pid, ds, ds, unit, lo, hi, json.dumps(th)))
         rows = conn.execute("""SELECT t.code, d.code, d.id FROM lifeline.iot_datastream d
-                                 JOIN lifeline.iot_thing t ON t.id = d.thing_id WHERE t.code LIKE 'BENCH-%%'
-                                ORDER BY t.code, d.code LIMIT %s""", (things * len(STREAMS),)).fetchall()
-        ids = [r[2] for r in rows]
-        # a fresh start: earlier runs' readings and alarm state of the bench devices go
-        conn.execute("DELETE FROM lifeline.iot_observation WHERE datastream_id = ANY(%s)", (ids,))
-        conn.execute("DELETE FROM lifeline.alarm_event WHERE datastream_id = ANY(%s)", (ids,))
-        conn.execute("UPDATE lifeline.iot_datastream SET alarm_level = 0, last_time = NULL WHERE id = ANY(%s)", (ids,))
+                                 JOIN lifeline.iot_thing t ON t.id = d.thing_id WHERE t.code LIKE %s
+                                ORDER BY t.code, d.code""", (f"BENCH-{run}-%",)).fetchall()
     return rows
+
+
+def cleanup(dsn: str, run: str, ids: list[int]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM lifeline.iot_observation WHERE datastream_id = ANY(%s)", (ids,))
+        conn.execute("DELETE FROM lifeline.iot_thing WHERE code LIKE %s", (f"BENCH-{run}-%",))  # cascades
 
 
 def reading(ds: str, rng: random.Random) -> float:
@@ -94,6 +95,8 @@ def publish(port: int, streams: list, seconds: float, per_message: int, start_at
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
     c.max_inflight_messages_set(2000)
     c.max_queued_messages_set(0)
+    acked = [0]
+    c.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
     c.connect("127.0.0.1", port)
     c.loop_start()
     rng = random.Random(os.getpid())
@@ -115,17 +118,19 @@ def publish(port: int, streams: list, seconds: float, per_message: int, start_at
         info = c.publish(f"xiping/bridge/{thing}/{ds}", orjson.dumps(items if per_message > 1 else items[0]), qos=1)
         n += per_message
         msgs += 1
-    if info is not None:
-        info.wait_for_publish(120)
+    deadline = time.time() + 180
+    while acked[0] < msgs and time.time() < deadline:     # every message acknowledged by the broker
+        time.sleep(0.05)
     c.loop_stop()
     c.disconnect()
-    out.put((n, msgs))
+    out.put((n, msgs, acked[0]))
 
 
-def accepted(dsn: str, since: dt.datetime) -> int:
+def stored_rows(dsn: str, ids: list[int]) -> int:
+    """Rows of this run's datastreams (concurrent runs and other sources do not count)."""
     with psycopg.connect(dsn) as conn:
-        return conn.execute("SELECT coalesce(sum(accepted), 0) FROM lifeline.iot_ingest_counter "
-                            "WHERE source = 'bridge' AND minute >= %s", (since,)).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM lifeline.iot_observation WHERE datastream_id = ANY(%s)",
+                            (ids,)).fetchone()[0]
 
 
 def raw_copy(dsn: str, streams: list, n: int, per_message: int) -> float:
@@ -174,7 +179,9 @@ def main() -> None:
     from geo.migrate import upgrade
     upgrade(url)
     dsn = libpq_dsn(url)
-    streams = register(dsn, a.things)
+    run = f"{os.getpid():x}"
+    streams = register(dsn, a.things, run)
+    ids = [x[2] for x in streams]
     work = Path(tempfile.mkdtemp(prefix="iot-bench-", dir=s.var_dir))
     os.chmod(work, 0o711)
     broker = Broker(work / "mqtt", free_port())
@@ -189,8 +196,6 @@ def main() -> None:
                 cmd += ["--share", "bench"]
             ingesters.append(subprocess.Popen(cmd, cwd=ROOT))
         time.sleep(2.0)
-        since = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
-        before = accepted(dsn, since)
         out = mp.Queue()
         start_at = time.time() + 1.0
         base = time.time() - 20 * 86400
@@ -202,29 +207,31 @@ def main() -> None:
         for p in procs:
             p.start()
         time.sleep(max(0.0, start_at - time.time()) + a.warmup)
-        c1, t1 = accepted(dsn, since), time.time()
+        c1, t1 = stored_rows(dsn, ids), time.time()
         time.sleep(max(0.0, start_at + a.seconds - time.time()))
-        c2, t2 = accepted(dsn, since), time.time()
+        c2, t2 = stored_rows(dsn, ids), time.time()
         sent = [out.get(timeout=180) for _ in procs]
         for p in procs:
             p.join()
         published = sum(x[0] for x in sent)
         messages = sum(x[1] for x in sent)
+        acked = sum(x[2] for x in sent)
         deadline = time.time() + 300
-        while accepted(dsn, since) - before < published and time.time() < deadline:
-            time.sleep(0.1)
+        while stored_rows(dsn, ids) < published and time.time() < deadline:
+            time.sleep(0.2)
         t_end = time.time()
-        stored = accepted(dsn, since) - before
+        time.sleep(1.0)
+        stored = stored_rows(dsn, ids)
         sustained = (c2 - c1) / (t2 - t1)
         e2e = stored / (t_end - start_at)
         with psycopg.connect(dsn) as conn:
             events = conn.execute("SELECT count(*) FROM lifeline.alarm_event e JOIN lifeline.iot_thing t "
-                                  "ON t.id = e.thing_id WHERE t.code LIKE 'BENCH-%%'").fetchone()[0]
+                                  "ON t.id = e.thing_id WHERE t.code LIKE %s", (f"BENCH-{run}-%",)).fetchone()[0]
         copy_rate = raw_copy(dsn, streams, min(stored, 2_000_000) or 100_000, a.per_message)
         print(f"IoT ingest benchmark ({a.publishers} publishers, {a.ingesters} ingesters, {a.per_message} "
               f"readings/message, {len(streams)} datastreams, {a.seconds:.0f} s)")
         print(f"  published            {published:>10,} readings in {messages:,} QoS 1 messages "
-              f"({messages / a.seconds:,.0f} msg/s offered)")
+              f"({messages / a.seconds:,.0f} msg/s; broker acknowledged {acked:,})")
         print(f"  stored               {stored:>10,} (exactly once: {stored == published}); alarm events {events:,}")
         print(f"  sustained ingest     {sustained:>10,.0f} obs/s  (stored between warm-up and end of publishing)")
         print(f"  end to end           {e2e:>10,.0f} obs/s  (first publish → last stored)")
@@ -240,6 +247,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.destroy()
+        cleanup(dsn, run, ids)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,10 @@ _TEMP = """CREATE TEMP TABLE IF NOT EXISTS iot_in (ds integer, t timestamptz, v 
            q smallint, mid varchar(64)) ON COMMIT DELETE ROWS"""
 _INSERT = """INSERT INTO lifeline.iot_observation (datastream_id, phenomenon_time, result, quality, message_id)
              SELECT ds, t, v, q, mid FROM iot_in ON CONFLICT DO NOTHING
-             RETURNING datastream_id, phenomenon_time, result"""
+             RETURNING datastream_id, (extract(epoch FROM phenomenon_time) * 1000000)::bigint"""
+_COPY_DIRECT = """COPY lifeline.iot_observation (datastream_id, phenomenon_time, result, quality, message_id)
+                  FROM STDIN"""
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": " ", "\n": " ", "\r": " "})
 _LAST = """UPDATE lifeline.iot_datastream d SET last_value = x.v, last_time = x.t,
                    status = CASE WHEN x.t >= now() - make_interval(secs => 3 * d.sampling_s) THEN 'online'
                                  ELSE d.status END
@@ -203,23 +206,16 @@ class Ingester:
             for y, m in sorted(months):
                 t = dt.datetime(y, m, 15, tzinfo=LOCAL)
                 conn.execute("SELECT lifeline.iot_ensure_partitions(%s, %s)", (t, t))
-            inserted = []
-            if rows:
-                with conn.cursor() as cur:
-                    with cur.copy("COPY iot_in (ds, t, v, q, mid) FROM STDIN") as cp:
-                        for r in rows:
-                            cp.write_row((r.datastream_id, r.time, r.value, r.quality, r.message_id))
-                    cur.execute(_INSERT)
-                    inserted = cur.fetchall()
-            obs = [Observation(ds, t, v) for ds, t, v in inserted]
+            inserted = self._store(conn, rows)
+            obs = [Observation(r.datastream_id, r.time, r.value) for r in inserted]
             evaluator = Evaluator(conn, self.catalogue)
             candidates = evaluator.evaluate(obs)
             evaluator.record(candidates)
             if inserted:
                 latest: dict[int, tuple] = {}
-                for ds, t, v in inserted:
-                    if ds not in latest or latest[ds][0] < t:
-                        latest[ds] = (t, v)
+                for r in inserted:
+                    if r.datastream_id not in latest or latest[r.datastream_id][0] < r.time:
+                        latest[r.datastream_id] = (r.time, r.value)
                 ids = sorted(latest)
                 conn.execute(_LAST, (ids, [latest[i][0] for i in ids], [latest[i][1] for i in ids]))
                 things: dict[int, dt.datetime] = {}
@@ -230,7 +226,7 @@ class Ingester:
                 conn.execute(_THING, (tids, [things[t] for t in tids]))
             # accepted/duplicate per source: map datastream → network
             net = {r.datastream_id: item[2] for item in batch for r in item[3]}
-            acc = Counter(net[ds] for ds, _, _ in inserted)
+            acc = Counter(net[r.datastream_id] for r in inserted)
             tot = Counter(net[r.datastream_id] for r in rows)
             for src in set(tot) | set(counts):
                 counts.setdefault(src, Counter())
@@ -250,6 +246,45 @@ class Ingester:
                 self.stats[k] += c[k]
         self.stats["messages"] += len(batch)
         self.stats["batches"] += 1
+
+    @staticmethod
+    def _copy_text(rows) -> bytes:
+        """COPY text format built directly: several times faster than per-row adaptation."""
+        out = []
+        for r in rows:
+            mid = "\\N" if r.message_id is None else r.message_id.translate(_COPY_ESCAPE)
+            out.append(f"{r.datastream_id}\t{r.time.isoformat()}\t{r.value!r}\t{r.quality}\t{mid}\n")
+        return "".join(out).encode()
+
+    def _store(self, conn, rows) -> list:
+        """Insert rows, skipping ones already stored; returns the newly inserted rows.
+
+        Fast path: COPY straight into the partitioned table (no duplicates, the
+        normal case). A unique violation (a redelivery) rolls back to the
+        savepoint and takes the slow path: COPY into a temp table, then
+        INSERT … ON CONFLICT DO NOTHING RETURNING the keys that went in."""
+        if not rows:
+            return []
+        data = self._copy_text(rows)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(_COPY_DIRECT) as cp:
+                    cp.write(data)
+            return rows
+        except psycopg.errors.UniqueViolation:
+            pass
+        with conn.cursor() as cur:
+            with cur.copy("COPY iot_in (ds, t, v, q, mid) FROM STDIN") as cp:
+                cp.write(data)
+            cur.execute(_INSERT)
+            keys = set(cur.fetchall())
+        out = []
+        for r in rows:
+            k = (r.datastream_id, round(r.time.timestamp() * 1_000_000))
+            if k in keys:
+                keys.discard(k)          # a reading twice in one batch goes in once
+                out.append(r)
+        return out
 
     def _flush_loop(self) -> None:
         conn = None

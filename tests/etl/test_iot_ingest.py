@@ -171,7 +171,7 @@ def test_maintenance_creates_partitions_ahead_and_marks_silent_devices_offline(i
     sql(iot_dsn, "UPDATE lifeline.iot_datastream SET status = 'online', last_time = now() - interval '1 hour' "
                  "WHERE thing_id = %s", (th["id"],))
     sql(iot_dsn, "UPDATE lifeline.iot_thing SET status = 'online' WHERE id = %s", (th["id"],))
-    ahead = dt.datetime.now(UTC) + dt.timedelta(days=62)
+    ahead = dt.datetime.now(UTC) + dt.timedelta(days=55)
     local = ahead.astimezone(dt.timezone(dt.timedelta(hours=8)))
     with psycopg.connect(iot_dsn, autocommit=True) as conn:
         maintain(conn)

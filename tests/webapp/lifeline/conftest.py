@@ -28,7 +28,8 @@ def iot_dsn(demo_db):
 
 def sql(dsn: str, query: str, params=None):
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(query, params).fetchall()
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
