@@ -235,7 +235,10 @@ def list_query(who, args):
         if len(text_q) > 100:
             raise GeoError("parameter_invalid", "关键字不能超过100字", parameter="q")
         if re.fullmatch(r"(?i)XP\d{1,13}", text_q):
-            q = q.where(Case.case_no.like(text_q.upper() + "%"))
+            # A range on the unique index (not LIKE, which needs a C collation) and newest
+            # number first: a month prefix over a million cases stays an index scan.
+            prefix = text_q.upper()
+            q = q.where(Case.case_no >= prefix, Case.case_no < prefix + "~").order_by(Case.case_no.desc())
         else:
             parsed = textsearch.parse_query(text_q)
             terms = parsed.terms
