@@ -55,11 +55,6 @@ DATA = [None, {}, {"dept_code": "D010"}, {"dept_code": "OTHER"}, {"dept_code": "
         {"dept_code": ["D010"]}, {"dept_code": 10}, {"hours": "8"}]
 
 
-def mostly(good: st.SearchStrategy, pool) -> st.SearchStrategy:
-    """A right value 7 times in 8 (so cases get deep into the process), else anything from the pool."""
-    return st.one_of(*[good] * 7, st.sampled_from(pool))
-
-
 def chinese(s: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in s)
 
@@ -95,7 +90,8 @@ def world(app, passwords):
             SELECT code FROM t""")).scalars())
         depts = set(db.execute(text("SELECT code FROM admin.department")).scalars())
     assert len(spots) == 6 and len(classes) == 7 and other_dept and "D010" in depts
-    return {"done": Counter(), "refused": Counter(), "apis": apis, "ids": ids, "spots": spots, "classes": classes, "other_dept": other_dept,
+    return {"done": Counter(), "refused": Counter(),  # what the random runs did, to check they did enough
+            "apis": apis, "ids": ids, "spots": spots, "classes": classes, "other_dept": other_dept,
             "d010_tree": d010_tree, "depts": depts, "sessions": app.extensions["cityops.sessions"]}
 
 
@@ -223,36 +219,43 @@ def run_machine(world):
         @precondition(lambda self: self.cases)
         @rule(data=st.data())
         def act(self, data):
-            cid = data.draw(mostly(st.sampled_from(self.live() or self.cases), self.cases), label="case")
+            # Hypothesis biases its own choices toward boundary values; the weights here must
+            # hold, so the draws below use a Random it seeds (reproducible, replayed on failure).
+            rnd = data.draw(st.randoms(use_true_random=False), label="rnd")
+
+            def mostly(good, pool):
+                """The right value 7 times in 8 (so cases get deep into the process), else anything."""
+                return good if rnd.random() < 7 / 8 else rnd.choice(pool)
+
+            cid = mostly(rnd.choice(self.live() or self.cases), self.cases)
             with sessions() as db:
                 before = snapshot(db, cid)
                 before_totals = totals(db)
             case, tasks = before["case"], before["tasks"]
             open_tasks = [t for t in tasks if t["status"] == "open"]
             closed = [t for t in tasks if t["status"] != "open"]
-            pick = data.draw(st.sampled_from(["open"] * 4 + ["closed"]), label="task kind")
-            if pick == "closed" and closed or not open_tasks:
-                if not closed:
-                    return
-                task = data.draw(st.sampled_from(closed), label="stale task")
+            if closed and (not open_tasks or rnd.random() < 1 / 6):
+                task = rnd.choice(closed)           # a stale task: already done
+            elif open_tasks:
+                task = rnd.choice(open_tasks)
             else:
-                task = data.draw(st.sampled_from(open_tasks), label="task")
+                return
             right_user = {"acceptor": "acceptor", "supervisor": "supervisor", "shift_chief": "shift_chief",
                           "dispatcher": "dispatcher", "dept_handler": "handler"}[task["role"]]
             if task["role"] == "dept_handler" and not self.may_act("handler", task, case):
                 right_user = "admin"
-            user = data.draw(mostly(st.just(right_user), sorted(USERS)), label="user")
+            user = mostly(right_user, sorted(USERS))
             valid = [a for a in sorted(flow.ACTIONS[task["stage"]]) for _ in range(WEIGHT.get(a, 4))]
-            action = data.draw(mostly(st.sampled_from(valid), ALL_ACTIONS), label="action")
-            good_comment = "现场情况属实，请处理" if action in NEEDS_REASON else None
-            comment = data.draw(mostly(st.just(good_comment), COMMENTS), label="comment")
-            good_data = {"dispatch": {"dept_code": data.draw(st.sampled_from(["D010", world["other_dept"]]))},
-                         "extend": {"hours": data.draw(st.sampled_from([4, 8.5, 720]))}}.get(action)
-            payload = data.draw(mostly(st.just(good_data), DATA), label="data")
+            action = mostly(rnd.choice(valid), ALL_ACTIONS)
+            comment = mostly("现场情况属实，请处理" if action in NEEDS_REASON else None, COMMENTS)
+            good_data = {"dispatch": {"dept_code": rnd.choice(["D010", "D010", world["other_dept"]])},
+                         "extend": {"hours": rnd.choice([4, 8.5, 720])}}.get(action)
+            payload = mostly(good_data, DATA)
             if isinstance(payload, dict) and payload.get("dept_code") == "OTHER":
                 payload = {**payload, "dept_code": world["other_dept"]}
             v = case["version"]
-            version = data.draw(mostly(st.just(v), [None, v - 1, v + 1]), label="version")
+            version = mostly(v, [None, v - 1, v + 1])
+            event(f"try: {task['stage']}.{action} by {user}")
             body = {"action": action}
             for key, value in (("comment", comment), ("data", payload), ("version", version)):
                 if value is not None:
