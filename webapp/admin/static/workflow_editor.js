@@ -144,7 +144,8 @@
       return;
     }
     const bo = el.businessObject;
-    const type = bo.$type.replace(/^bpmn:/, "");
+    const local = bo.$type.replace(/^bpmn:/, "");
+    const type = local.charAt(0).toLowerCase() + local.slice(1);  // moddle's UserTask is XML's userTask
     $("props-type").textContent = typeName(type);
     const lockId = !!(cfg.contract && type === "userTask" && cfg.contract.tasks[bo.id]);
     let html = hints(el, bo, type) +
@@ -198,7 +199,8 @@
   }
 
   eventBus.on("selection.changed", e => {
-    selected = e.newSelection.length === 1 ? e.newSelection[0] : null;
+    const one = e.newSelection.length === 1 ? e.newSelection[0] : null;
+    selected = one && one.labelTarget ? one.labelTarget : one;  // an external label edits its flow or event
     renderPanel();
   });
   eventBus.on("elements.changed", () => {
@@ -221,6 +223,17 @@
     return words.find(w => registry.get(w) && w !== canvas.getRootElement().id) || null;
   }
 
+  /** Centre an element at a readable zoom (at least 100 %). */
+  function focus(el) {
+    const pts = el.waypoints || [{ x: el.x, y: el.y }, { x: el.x + el.width, y: el.y + el.height }];
+    const xs = pts.map(p => p.x), ys = pts.map(p => p.y);
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2, cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+    const vb = canvas.viewbox();
+    const scale = Math.max(vb.scale, 1);
+    const w = vb.outer.width / scale, h = vb.outer.height / scale;
+    canvas.viewbox({ x: cx - w / 2, y: cy - h / 2, width: w, height: h });
+  }
+
   function showError(err) {
     clearMark();
     const box = $("wf-error");
@@ -233,10 +246,10 @@
     canvas.addMarker(id, "wf-invalid");
     const el = registry.get(id);
     selection.select(el);
-    try { canvas.scrollToElement(el, { top: 120, bottom: 120, left: 120, right: 120 }); } catch (e) { /* older canvas */ }
+    focus(el);
     const a = document.createElement("a");
     a.href = "#"; a.className = "d-block mt-1"; a.textContent = `定位到元素 ${id}`;
-    a.addEventListener("click", ev => { ev.preventDefault(); selection.select(el); canvas.scrollToElement(el); });
+    a.addEventListener("click", ev => { ev.preventDefault(); selection.select(el); focus(el); });
     box.appendChild(a);
   }
 
@@ -397,6 +410,12 @@
       }
     });
   }
+
+  // Bootstrap ignores hide() during the show animation: expose when a dialog is fully open.
+  document.querySelectorAll(".modal").forEach(m => {
+    m.addEventListener("shown.bs.modal", () => { m.dataset.state = "shown"; });
+    m.addEventListener("hidden.bs.modal", () => { m.dataset.state = "hidden"; });
+  });
 
   load().catch(e => {
     $("canvas").dataset.ready = "error";
