@@ -13,15 +13,39 @@ stored on the datastream. Rows older than the datastream's last evaluated
 time (late data) do not move the state. The state is read FOR UPDATE, so
 several ingester processes (shared subscriptions) serialise per datastream.
 
-The alarm module builds rules, the alarm lifecycle and pages on top of
-lifeline.alarm_event; it can subclass Evaluator and extend evaluate().
+On top of the raw crossings the evaluator runs the alarm rules
+(etl/iot/rules.py: thresholds, rate of change, duration, combinations across
+sensors of one site) and folds their hits into lifeline.alarm in one
+statement per batch. Rule state lives in memory per ingester process (one
+RuleEngine per catalogue); the state read at the start of the batch also
+returns the last stored value of each datastream and of combination
+partners, so the rules need no extra query. Once a minute the evaluator
+also runs the sweep (offline timeouts, alarms whose case is closed).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+import logging
+import time
+import weakref
+
+from etl.iot import rules as alarm_rules
 from etl.iot.catalogue import Catalogue, Datastream
+
+log = logging.getLogger("cityops.iot.evaluate")
+SWEEP_EVERY_S = 60.0
+_engines: "weakref.WeakKeyDictionary[Catalogue, alarm_rules.RuleEngine]" = weakref.WeakKeyDictionary()
+
+
+def engine_for(catalogue: Catalogue) -> alarm_rules.RuleEngine:
+    """The rule engine (rules + in-memory state) living as long as the ingester's catalogue."""
+    eng = _engines.get(catalogue)
+    if eng is None:
+        eng = _engines[catalogue] = alarm_rules.RuleEngine()
+        eng.last_sweep = time.monotonic()
+    return eng
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +82,14 @@ class Evaluator:
     def __init__(self, conn, catalogue: Catalogue):
         self.conn = conn              # psycopg connection, inside the ingest transaction
         self.catalogue = catalogue
+        self.engine = engine_for(catalogue)
+        self.hits: list[alarm_rules.Hit] = []
 
-    def _states(self, ids: list[int]) -> dict[int, tuple[int, dt.datetime | None]]:
+    def _states(self, ids: list[int]) -> dict[int, tuple[int, dt.datetime | None, float | None]]:
         rows = self.conn.execute(
-            "SELECT id, alarm_level, last_time FROM lifeline.iot_datastream WHERE id = ANY(%s) ORDER BY id "
-            "FOR UPDATE", (ids,)).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+            "SELECT id, alarm_level, last_time, last_value FROM lifeline.iot_datastream WHERE id = ANY(%s) "
+            "ORDER BY id FOR UPDATE", (ids,)).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def evaluate(self, batch: list[Observation]) -> list[AlarmCandidate]:
         if not batch:
@@ -71,14 +97,15 @@ class Evaluator:
         by_ds: dict[int, list[Observation]] = {}
         for o in batch:
             by_ds.setdefault(o.datastream_id, []).append(o)
-        states = self._states(sorted(by_ds))
+        self.engine.refresh(self.conn, by_ds)
+        states = self._states(sorted(set(by_ds) | self.engine.partners(by_ds)))
         out: list[AlarmCandidate] = []
         self.new_levels: dict[int, int] = {}
         for ds_id, obs in by_ds.items():
             ds = self.catalogue.by_id.get(ds_id)
             if ds is None or (not ds.high and not ds.low):
                 continue
-            level, since = states.get(ds_id, (0, None))
+            level, since, _ = states.get(ds_id, (0, None, None))
             start = level
             obs.sort(key=lambda o: o.time)
             for o in obs:
@@ -91,6 +118,8 @@ class Evaluator:
                     level = new
             if level != start:
                 self.new_levels[ds_id] = level
+        units = {i: d.unit for i in by_ds if (d := self.catalogue.by_id.get(i)) is not None}
+        self.hits = self.engine.evaluate(batch, states, units)
         return out
 
     def record(self, candidates: list[AlarmCandidate]) -> int:
@@ -107,4 +136,15 @@ class Evaluator:
             self.conn.execute(
                 "UPDATE lifeline.iot_datastream d SET alarm_level = x.lvl FROM unnest(%s::int[], %s::int[]) "
                 "AS x(id, lvl) WHERE d.id = x.id", (list(levels), list(levels.values())))
+        things = {i: (d.thing_id, d.network) for h in self.hits if (d := self.catalogue.by_id.get(i := h.datastream_id))}
+        params = alarm_rules.upsert_params(self.hits, things)
+        if params is not None:
+            self.conn.execute(alarm_rules.UPSERT, params)
+        if time.monotonic() - self.engine.last_sweep >= SWEEP_EVERY_S:
+            self.engine.last_sweep = time.monotonic()
+            try:                                  # a failed sweep must not cost the batch: savepoint
+                with self.conn.transaction():
+                    alarm_rules.sweep(self.conn)
+            except Exception:  # noqa: BLE001
+                log.exception("alarm sweep failed")
         return len(candidates)
