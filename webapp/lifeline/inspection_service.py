@@ -133,7 +133,7 @@ FROM lifeline.inspector i JOIN admin."user" u ON u.id = i.user_id
 LEFT JOIN admin.department d ON d.code = u.dept_code
 LEFT JOIN rec ON rec.user_id = i.user_id LEFT JOIN prob ON prob.user_id = i.user_id
 LEFT JOIN duty ON duty.user_id = i.user_id
-WHERE (:uid IS NULL OR i.user_id = :uid)
+WHERE (CAST(:uid AS integer) IS NULL OR i.user_id = CAST(:uid AS integer))
 ORDER BY u.dept_code NULLS LAST, u.username""")
 
 
