@@ -118,6 +118,9 @@ def emergency_options():
                     "teams": [{"id": i, "name": n} for i, n in db.execute(
                         select(EmergencyTeam.id, EmergencyTeam.name).order_by(EmergencyTeam.id)).all()],
                     "nearest_kinds": {k: v[1] for k, v in NEAREST.items()},
+                    "resources": {r.name: {"label": r.label, "point": r.point, "fields": [
+                        {"key": k, "label": f.label, "kind": f.kind, "required": f.required, "choices": f.choices}
+                        for k, f in r.fields.items()]} for r in ef.RESOURCES.values()},
                     "can_edit": has_permission(principal(), "lifeline:config")})
 
 
