@@ -325,5 +325,17 @@ def iot_maintain():
     click.echo("partitions ensured, device status updated")
 
 
+@iot.command("opcua")
+@click.option("--source", "source_id", type=int, required=True, help="docking source id (数据对接源)")
+@click.option("--every", type=float, default=None, help="poll every N seconds (default: once)")
+def iot_opcua(source_id, every):
+    """Poll an OPC UA (SCADA) docking source into the observation store; errors are recorded on the source."""
+    import logging
+    from etl.docking.opcua import run
+    from ogc.config import libpq_dsn
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run(libpq_dsn(_url()), source_id, every)
+
+
 if __name__ == "__main__":
     main()
