@@ -174,6 +174,7 @@ def start(port, workers):
             time.sleep(0.5)
     else:
         raise click.ClickException(f"server did not come up; see {log_dir / 'error.log'}")
+    _start_services(s)
     click.echo(f"西平县城市运行管理服务平台 running: http://127.0.0.1:{port}  (OGC API: http://127.0.0.1:{port}/ogc)")
     creds = s.var_dir / "admin-password"
     if creds.exists():
@@ -182,10 +183,66 @@ def start(port, workers):
     click.echo("stop with: make stop")
 
 
+# Background processes beside the web server: (name, pid file name, cityops arguments).
+SERVICES = [("IoT ingester", "iot-ingest", ["iot", "ingest"]), ("scheduler", "tick", ["tick"])]
+
+
+def _service_pid(s, name: str) -> int | None:
+    path = s.var_dir / "run" / f"{name}.pid"
+    try:
+        pid = int(path.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _start_services(s) -> None:
+    """The MQTT broker, then the ingester and the scheduler as detached processes."""
+    import subprocess
+    _broker().start()
+    for label, name, args in SERVICES:
+        if _service_pid(s, name):
+            continue
+        log = open(s.var_dir / "log" / f"{name}.out", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "webapp.cli", *args], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=dict(os.environ))
+        (s.var_dir / "run" / f"{name}.pid").write_text(str(proc.pid))
+        click.echo(f"{label} started (pid {proc.pid}, log {s.var_dir / 'log'})")
+
+
+def _stop_services(s) -> None:
+    import signal
+    for label, name, _ in SERVICES:
+        pid = _service_pid(s, name)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not _service_pid(s, name):
+                    break
+                time.sleep(0.2)
+            click.echo(f"{label} stopped")
+    if _broker().pid():
+        _broker().stop()
+        click.echo("MQTT broker stopped")
+
+
+@main.command()
+def tick():
+    """Run the periodic sweeps (alarms every minute, difficult cases every ten) in the foreground."""
+    import logging
+    from webapp.app import create_app
+    from webapp.scheduler import run
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _url()
+    run(create_app())
+
+
 @main.command()
 def stop():
-    """Stop the background server and the embedded database."""
+    """Stop the background server, the IoT services and the embedded database."""
     import signal
+    _stop_services(get_settings())
     pid = _pid()
     if pid:
         os.kill(pid, signal.SIGTERM)
@@ -206,6 +263,11 @@ def status():
     s = get_settings()
     pid = _pid()
     click.echo(f"server: {'running, pid %d' % pid if pid else 'stopped'}")
+    b = _broker()
+    click.echo(f"MQTT broker: {'running, port %d' % b.port if b.pid() else 'stopped'}")
+    for label, name, _ in SERVICES:
+        spid = _service_pid(s, name)
+        click.echo(f"{label}: {'running, pid %d' % spid if spid else 'stopped'}")
     if not s.database_url:
         from geo.pgcluster import cluster_for
         click.echo(f"embedded PostgreSQL: {'running' if cluster_for(s).running() else 'stopped'}")

@@ -17,6 +17,10 @@ MODULES = [
     "webapp.cases.seed",
     "webapp.lifeline.risk",
     "webapp.lifeline.iot",
+    "webapp.lifeline.alarms",
+    "webapp.lifeline.hazards",
+    "webapp.lifeline.emergency",
+    "webapp.lifeline.docking_seed",
 ]
 
 
