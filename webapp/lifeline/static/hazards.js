@@ -41,8 +41,8 @@
     $("pg-next").disabled = state.page * state.size >= data.total;
     $("btn-export").href = `${API}/export.xlsx?${query()}`;
     document.querySelectorAll(".hz-kpi-card").forEach(el => {
-      el.classList.toggle("active", (el.dataset.status && el.dataset.status === $("f-status").value) ||
-        (el.dataset.supervised && $("f-supervised").value === "1") || (el.dataset.overdue && $("f-overdue").value === "1"));
+      el.classList.toggle("active", Boolean((el.dataset.status && el.dataset.status === $("f-status").value) ||
+        (el.dataset.supervised && $("f-supervised").value === "1") || (el.dataset.overdue && $("f-overdue").value === "1")));
     });
     const fc = await call("GET", `${API}/map?${query()}`);
     layer.clearLayers();

@@ -16,8 +16,8 @@
       '<tr><td colspan="8" class="text-muted">暂无巡检人员</td></tr>';
     $("btn-export").href = `/api/lifeline/inspection/stats.xlsx?${q}`;
     chart.setOption({
-      tooltip: { trigger: "axis" }, legend: { data: ["里程（km）", "上报问题", "工地监护"] },
-      grid: { left: 40, right: 40, bottom: 30, top: 40 },
+      tooltip: { trigger: "axis" }, legend: { top: 0, data: ["里程（km）", "上报问题", "工地监护"] },
+      grid: { left: 40, right: 40, bottom: 30, top: 50 },
       xAxis: { type: "category", data: s.items.map(r => r.display_name) },
       yAxis: [{ type: "value", name: "km" }, { type: "value", name: "个", minInterval: 1 }],
       series: [{ name: "里程（km）", type: "bar", data: s.items.map(r => r.km) },
