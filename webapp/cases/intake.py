@@ -34,6 +34,9 @@ ROLE_SOURCES = {"supervisor": {"supervisor"}, "acceptor": {"hotline", "public", 
                 "shift_chief": {"hotline", "public", "media", "video"}, "leader": {"leader"},
                 "dept_handler": {"maintenance"}, "monitor": {"sensor", "video"}}
 _PHONE = re.compile(r"^[0-9+\-]{5,20}$")
+# A bounding box before the geodesic distance lets the GiST index on geom work; the
+# smallest metres-per-degree here (longitude at the county's latitude, ~93 km) keeps it wide enough.
+METRES_PER_DEGREE = 90_000.0
 
 
 def _report_body() -> tuple[dict, list]:
@@ -99,8 +102,9 @@ def _nearest_component(conn, class_code: str, lon: float, lat: float) -> tuple[s
     row = conn.execute(text("""
         SELECT code, ST_Distance(geom::geography, p::geography) AS d
           FROM geo.component, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4490) p) q
-         WHERE class_code = :c AND ST_DWithin(geom::geography, p::geography, :r)
-         ORDER BY geom <-> p LIMIT 1"""), {"lon": lon, "lat": lat, "c": class_code, "r": radius}).fetchone()
+         WHERE class_code = :c AND geom && ST_Expand(p, :deg) AND ST_DWithin(geom::geography, p::geography, :r)
+         ORDER BY geom <-> p LIMIT 1"""), {"lon": lon, "lat": lat, "c": class_code, "r": radius,
+                                           "deg": radius / METRES_PER_DEGREE}).fetchone()
     return (row[0], round(float(row[1]), 1)) if row else (None, None)
 
 
@@ -109,10 +113,11 @@ def _duplicate(conn, class_code: str, lon: float, lat: float) -> int | None:
         SELECT id FROM cases."case", (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4490) p) q
          WHERE class_code = :c AND status IN ('open', 'suspended')
            AND reported_at > now() - make_interval(hours => :h)
-           AND ST_DWithin(geom::geography, p::geography, :r)
+           AND geom && ST_Expand(p, :deg) AND ST_DWithin(geom::geography, p::geography, :r)
          ORDER BY geom <-> p LIMIT 1"""),
         {"lon": lon, "lat": lat, "c": class_code, "h": sysconfig.get("case.duplicate_hours"),
-         "r": sysconfig.get("case.duplicate_distance_m")}).fetchone()
+         "r": sysconfig.get("case.duplicate_distance_m"),
+         "deg": sysconfig.get("case.duplicate_distance_m") / METRES_PER_DEGREE}).fetchone()
     return row[0] if row else None
 
 
