@@ -72,7 +72,8 @@ def burst_result(db, network: str, target: dict) -> dict:
                       "cut_off_count": len(addr_ids) - len(iso_addr), "list": ns.addresses(db, addr_ids)},
         "meter_wells": len(meters) if network == "water" else None,
     }
-    out["geojson"] = ns.result_geojson(db, {"burst": [target["code"]], "isolated": b.isolated, "cut_off": b.cut_off},
+    out["geojson"] = ns.result_geojson(db, {"isolated": [p for p in b.isolated if p != target["code"]],
+                                            "burst": [target["code"]], "cut_off": b.cut_off},
                                        out["valves"] + [dict(v, role="source") for v in out["sources_shut"]],
                                        click=target.get("click"))
     out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 1)

@@ -41,11 +41,16 @@ _FINGERPRINT = text("""
 _PIPES = text("""SELECT code, from_node, to_node, ST_Length(ST_Transform(geom, 4547)) FROM geo.pipe
                   WHERE network = :n""")
 _NODES = text("SELECT code, kind FROM geo.pipe_node WHERE network = :n")
-# Nearest pipe of the network for every address within the service radius (KNN on the GiST index).
+# Nearest pipe (metric) of the network for every address within the service radius. The
+# degree window (radius / metres per degree of longitude at 33.6°N, the smallest in the
+# county) lets the GiST index find the few candidates.
 _SERVED = text("""
     SELECT a.id, p.code FROM geo.address a
-     CROSS JOIN LATERAL (SELECT code, geom FROM geo.pipe WHERE network = :n ORDER BY geom <-> a.geom LIMIT 1) p
-     WHERE ST_DWithin(ST_Transform(p.geom, 4547), ST_Transform(a.geom, 4547), :r)""")
+     CROSS JOIN LATERAL (
+        SELECT code FROM geo.pipe
+         WHERE network = :n AND ST_DWithin(geom, a.geom, :r / 92700.0)
+           AND ST_DWithin(ST_Transform(geom, 4547), ST_Transform(a.geom, 4547), :r)
+         ORDER BY ST_Distance(ST_Transform(geom, 4547), ST_Transform(a.geom, 4547)), code LIMIT 1) p""")
 
 
 @dataclass

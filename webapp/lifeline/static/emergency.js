@@ -163,7 +163,8 @@
     L.circleMarker([lat, lon], { radius: 7, color: "#dc3545", weight: 3, fillColor: "#fff", fillOpacity: 1, className: "em-event" }).addTo(nearLayer);
     try {
       const d = await call("GET", `${API}/nearest?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}&kind=team,material,expert_org&limit=5`);
-      $("near-panel").innerHTML = Object.entries(d.results).map(([k, rows]) =>
+      const order = ["team", "material", "expert_org"].filter(k => d.results[k]);
+      $("near-panel").innerHTML = order.map(k => [k, d.results[k]]).map(([k, rows]) =>
         `<div class="card mb-2 em-near" data-kind="${k}"><div class="card-header py-1 small fw-bold">最近的${esc(d.labels[k])}</div>` +
         `<table class="table table-sm mb-0"><tbody>` + rows.map((r, i) =>
           `<tr><td>${i + 1}</td><td>${esc(r.name)}</td><td>${esc(r.place || "")}</td>` +
