@@ -13,6 +13,12 @@ from tests.webapp.lifeline.test_docking_gis import frame, shapefile_zip
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def iot_dsn(demo_db):
+    from ogc.config import libpq_dsn
+    return libpq_dsn(demo_db)
+
+
 @pytest.fixture()
 def admin_session(browser, live_server, passwords):  # noqa: F811
     s = Session(browser, live_server.url)

@@ -116,9 +116,11 @@ def _attr_names(src) -> list[str]:
 
 
 def guess_mapping(fields: list[str], saved: dict) -> dict:
-    """The saved mapping when its fields are all in this file, else a guess by common names."""
-    if saved.get("fields") and all(f in fields for f in saved["fields"].values()):
-        return {**saved, "saved": True}
+    """The saved mapping (or template) when its required fields are in this file — optional
+    fields the file lacks are dropped — else a guess by common names."""
+    kept = {t: f for t, f in (saved.get("fields") or {}).items() if f in fields}
+    if kept and all(kept.get(t) for t, (_, req) in TARGETS.items() if req):
+        return {**saved, "fields": kept, "saved": True}
     lower = {f.strip().lower(): f for f in fields}
     out = {t: next((lower[n] for n in names if n in lower), None) for t, names in GUESS.items()}
     return {"fields": {k: v for k, v in out.items() if v}, "units": {"diameter_mm": "mm", "depth_m": "m"},
