@@ -5,7 +5,6 @@ counts on re-import; the OGC collection shows the imported pipe."""
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -196,7 +195,6 @@ def test_refusals_change_nothing_and_partial_import(admin, origin, iot_dsn, tmp_
                  415, "upload_type_forbidden")
 
 
-@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="gdal-bin")
 def test_filegdb_import(admin, origin, iot_dsn, tmp_path):
     src = make_source(admin, "T-GAS-GIS", "gas", "D014")
     gdf = frame(origin, "RQ", n=2, diam_m=160, material="PE管")
