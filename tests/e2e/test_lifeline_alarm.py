@@ -38,6 +38,7 @@ def test_alarm_from_simulated_breach_to_resolution(browser, live_server, app, pa
                                                     iot_dsn, ingester):  # noqa: F811
     thing, ds = sql(iot_dsn, """SELECT t.code, d.id FROM lifeline.iot_thing t JOIN lifeline.iot_datastream d
                                   ON d.thing_id = t.id AND d.code = 'ch4' WHERE t.code LIKE 'GAS-%%'
+                                   AND NOT EXISTS (SELECT 1 FROM lifeline.alarm a WHERE a.datastream_id = d.id)
                                  ORDER BY t.code LIMIT 1""")[0]
     # the simulator as operators run it: all gas devices, one of them leaking
     sim = subprocess.run([sys.executable, "-m", "etl.iot.simulate", "--db", iot_dsn, "--port", str(mqtt_broker.port),
