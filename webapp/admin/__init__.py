@@ -10,4 +10,4 @@ pages = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templ
 api = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
 from webapp.admin import (users, departments, logs, dicts, roles, menus, settings, regions,  # noqa: E402,F401
-                          workflows, mobile, spatial, map_sources)  # (each module registers its routes)
+                          workflows, mobile, spatial, map_sources, apikeys)  # (each module registers its routes)

@@ -86,6 +86,7 @@ WEB_SEED = [
         ("page", "移动端管理", "admin.mobile_page", "admin:mobile:view", [("button", "发布版本", None, "admin:mobile:edit", [])]),
         ("page", "空间数据", "admin.spatial_page", "admin:layer:view", [("button", "上传与发布", None, "admin:layer:edit", [])]),
         ("page", "地图源", "admin.map_sources_page", "admin:layer:view", []),
+        ("page", "API 密钥", "admin.apikeys_page", "admin:apikey:view", [("button", "签发与停用", None, "admin:apikey:edit", [])]),
         ("page", "日志管理", "admin.logs_page", "admin:log:view", []),
         ("page", "系统设置", "admin.settings_page", "admin:setting:view", [("button", "修改设置", None, "admin:setting:edit", [])]),
     ]),
