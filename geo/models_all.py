@@ -12,6 +12,7 @@ from webapp.cases import difficult_models as _difficult_models  # noqa: F401
 from etl.iot import models as _iot_models  # noqa: F401
 from webapp.lifeline import risk_models as _lifeline_risk_models  # noqa: F401
 from webapp.lifeline import emergency_models as _lifeline_emergency_models  # noqa: F401
+from webapp.lifeline import alarm_models as _lifeline_alarm_models  # noqa: F401
 from webapp.lifeline import hazard_models as _lifeline_hazard_models, inspection_models as _lifeline_inspection_models  # noqa: F401
 from webapp.lifeline import docking_models as _lifeline_docking_models  # noqa: F401
 from geo.db import Base

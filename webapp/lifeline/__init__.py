@@ -11,4 +11,4 @@ pages = Blueprint("lifeline", __name__, url_prefix="/lifeline", template_folder=
                   static_folder="static", static_url_path="/static/lifeline")
 api = Blueprint("lifeline_api", __name__, url_prefix="/api/lifeline")
 
-from webapp.lifeline import risk, iot, network, hazards, emergency, docking  # noqa: E402,F401  (each module registers its routes)
+from webapp.lifeline import risk, iot, network, hazards, alarms, emergency, docking  # noqa: E402,F401  (each module registers its routes)
