@@ -133,8 +133,12 @@ class Ingester:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(0.2, 5)
         self.connected = threading.Event()
+        # Set once the broker acknowledged the subscription: readings published
+        # before that would not reach a new session.
+        self.subscribed = threading.Event()
         self._epoch = 0                        # connection number: a PUBACK only goes to the connection
                                                # that delivered the message (mids are reused afterwards)
 
@@ -144,11 +148,15 @@ class Ingester:
             log.error("broker refused connection: %s", reason_code)
             return
         # subscribe every time: harmless on a resumed session, needed on a new one
+        self.subscribed.clear()
         client.subscribe(self.topic, qos=1)
         self._epoch += 1
         self.connected.set()
         log.info("connected to %s:%s as %s (session present: %s)", self.host, self.port, self.client_id,
                  flags.session_present)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        self.subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected.clear()
@@ -341,7 +349,7 @@ class Ingester:
         self._flusher.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
-        if wait and not self.connected.wait(wait):
+        if wait and not (self.connected.wait(wait) and self.subscribed.wait(wait)):
             raise RuntimeError(f"could not connect to MQTT broker {self.host}:{self.port}")
         return self
 

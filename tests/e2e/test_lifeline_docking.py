@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_home_map import IMAGES, Session, browser  # noqa: F401  (module fixture)
-from tests.webapp.lifeline.conftest import sql
+from tests.webapp.lifeline.conftest import restore_pipes, sql  # noqa: F401  (fixture)
 from tests.webapp.lifeline.test_docking_gis import frame, shapefile_zip
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ def admin_session(browser, live_server, passwords):  # noqa: F811
     s.close()
 
 
-def test_docking_page_state_and_gis_import(admin_session, app, iot_dsn, tmp_path):
+def test_docking_page_state_and_gis_import(admin_session, app, iot_dsn, tmp_path, restore_pipes):
     from tests.conftest import free_port
     from webapp.db import get_db
     from webapp.lifeline.docking import seed_demo

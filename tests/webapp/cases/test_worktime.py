@@ -7,7 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import reject, given, settings, strategies as st
 
 from geo.errors import GeoError
 from webapp.cases import worktime as wt
@@ -216,7 +216,10 @@ def test_monotonic_in_hours(start, a, b, cal):
 @settings(max_examples=100, deadline=None)
 @given(instants, hours, hours, calendars())
 def test_additive(start, a, b, cal):
-    once = wt.add_working(start, a + b, cal)
+    try:
+        once = wt.add_working(start, a + b, cal)
+    except wt.CalendarError:
+        reject()  # a generated calendar too sparse for the hours within the scan limit: refused, rightly
     twice = wt.add_working(wt.add_working(start, a, cal), b, cal)
     assert abs((once - twice).total_seconds()) < 1e-3
 

@@ -14,7 +14,10 @@ from tests.conftest import free_port
 @pytest.fixture(scope="session")
 def mqtt_broker(workdir):
     from etl.iot.broker import Broker
-    broker = Broker(workdir / "mqtt", free_port())
+    # Each conftest that imports this fixture gets its own instance: a directory per
+    # port keeps two brokers of one session from mistaking each other's pid file.
+    port = free_port()
+    broker = Broker(workdir / f"mqtt-{port}", port)
     broker.start()
     yield broker
     broker.destroy()
@@ -51,3 +54,19 @@ def publisher(broker, client_id: str | None = None):
     c.connect("127.0.0.1", broker.port)
     c.loop_start()
     return c
+
+
+@pytest.fixture()
+def restore_pipes(demo_db):
+    """Pipes and nodes a test imports are removed afterwards, so later tests
+    (network topology, burst analysis) see the demo networks unchanged."""
+    from ogc.config import libpq_dsn
+    dsn = libpq_dsn(demo_db)
+    with psycopg.connect(dsn) as conn:
+        pipes = {r[0] for r in conn.execute("SELECT code FROM geo.pipe")}
+        nodes = {r[0] for r in conn.execute("SELECT code FROM geo.pipe_node")}
+    yield
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DELETE FROM geo.pipe WHERE NOT (code = ANY(%s))", (list(pipes),))
+        conn.execute("DELETE FROM geo.pipe_node WHERE NOT (code = ANY(%s))", (list(nodes),))
+        conn.commit()

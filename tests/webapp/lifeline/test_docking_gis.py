@@ -14,7 +14,9 @@ import pytest
 from shapely.geometry import LineString
 
 from tests.conftest import assert_error, basic, json_api
-from tests.webapp.lifeline.conftest import sql
+from tests.webapp.lifeline.conftest import restore_pipes, sql  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("restore_pipes")
 
 FIELDS = {"code": "管线编号", "diameter_mm": "管径", "material": "材质", "depth_m": "埋深",
           "install_year": "建设年代", "from_node": "起点编号", "to_node": "终点编号"}

@@ -237,7 +237,7 @@ def test_ledger_counts_and_export_match_sql(apis, sql):
                                          "('pending','rectifying','checking')")[0][0]
     assert data["counts"]["supervised"] == sql("SELECT count(*) FROM lifeline.hazard WHERE supervised AND status IN "
                                                "('pending','rectifying','checking')")[0][0]
-    assert data["counts"]["supervised"] >= 2   # the demo's two 挂牌督办
+    assert data["counts"]["supervised"] >= 1   # the demo's 挂牌督办 (an e2e run may have lifted one)
     assert all(want.get(s, 0) > 0 for s in ("pending", "rectifying", "checking", "rectified", "cancelled"))
     assert len(data["items"]) == 5 and data["total"] == sum(want.values())
     # Filters: level and 挂牌督办 against SQL.

@@ -280,9 +280,9 @@ def test_data_scope(apis, sql, region_api):
     assert_error(region_api.post(f"/api/lifeline/risk/points/{outside}/assessments",
                                          {"l": 1, "e": 1, "c": 1}), 404, "risk_unknown")
     assert apis["acceptor"].get("/api/lifeline/risk/points").status_code == 403
-    # 监督员 collect (lifeline:risk:edit) without lifeline:view: prefill through the collector's route only.
+    # Without lifeline:view (受理员) the desk prefill is refused; collectors use the collector's route.
     lon, lat = inside_point(sql)
-    assert apis["supervisor"].get(f"/api/lifeline/risk/prefill?lon={lon}&lat={lat}").status_code == 403
+    assert apis["acceptor"].get(f"/api/lifeline/risk/prefill?lon={lon}&lat={lat}").status_code == 403
     r = apis["supervisor"].get(f"/api/lifeline/risk/collect/prefill?lon={lon}&lat={lat}&category=燃气管网")
     assert r.status_code == 200 and r.get_json()["dept_code"] == "D014"
 

@@ -24,10 +24,10 @@
   if (canEdit) {
     $("k-user").addEventListener("input", async () => {
       const q = $("k-user").value.trim();
-      if (!q) return;
-      const res = await call("GET", "/api/admin/users?size=20&q=" + encodeURIComponent(q));
-      userIds = {};
-      $("k-users").innerHTML = res.items.map(u => { const l = `${u.username}（${u.display_name}）`; userIds[l] = u.id; return `<option value="${esc(l)}">`; }).join("");
+      if (!q || userIds[q]) return;  // a chosen option, not a new search
+      const res = await call("GET", "/api/admin/users?size=20&q=" + encodeURIComponent(q.split("（")[0]));
+      res.items.forEach(u => { userIds[`${u.username}（${u.display_name}）`] = u.id; });
+      $("k-users").innerHTML = res.items.map(u => `<option value="${esc(`${u.username}（${u.display_name}）`)}">`).join("");
     });
     $("key-form").addEventListener("submit", async ev => {
       ev.preventDefault();

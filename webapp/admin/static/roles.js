@@ -107,10 +107,11 @@
 
   $("member-q").addEventListener("input", async () => {
     const q = $("member-q").value.trim();
-    if (q.length < 1) return;
-    const res = await call("GET", "/api/admin/users?size=20&q=" + encodeURIComponent(q));
-    userHits = {};
-    $("member-options").innerHTML = res.items.map(u => { const label = `${u.username}（${u.display_name}）`; userHits[label] = u.id; return `<option value="${esc(label)}">`; }).join("");
+    // Choosing an option fills the input with its label: that is a choice, not a new search.
+    if (q.length < 1 || userHits[q]) return;
+    const res = await call("GET", "/api/admin/users?size=20&q=" + encodeURIComponent(q.split("（")[0]));
+    res.items.forEach(u => { userHits[`${u.username}（${u.display_name}）`] = u.id; });
+    $("member-options").innerHTML = res.items.map(u => `<option value="${esc(`${u.username}（${u.display_name}）`)}">`).join("");
   });
   $("btn-add-member").addEventListener("click", () => {
     const id = userHits[$("member-q").value];
