@@ -9,39 +9,12 @@
   const roleName = Object.fromEntries(refs.roles.map(r => [r[0], r[1]]));
   const deptName = Object.fromEntries(refs.depts.map(d => [d[0], d[1]]));
   const regionName = Object.fromEntries(refs.regions.map(r => [r[0], r[1]]));
-  const csrf = (document.querySelector('input[name="csrf_token"]') || {}).value || "";
+  const { call, esc, toast } = window.AdminKit;  // shared JSON calls with the CSRF token
   const state = { page: 1, size: 15, total: 0, items: [] };
   const $ = id => document.getElementById(id);
   const userModal = new bootstrap.Modal($("user-modal"));
   const infoModal = new bootstrap.Modal($("info-modal"));
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
-
-  async function call(method, url, body, isForm) {
-    const opts = { method, headers: { "Accept": "application/json", "X-CSRFToken": csrf }, credentials: "same-origin" };
-    if (body !== undefined) {
-      if (isForm) { opts.body = body; } else { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    }
-    const r = await fetch(url, opts);
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) {
-      const err = new Error((data && data.error && data.error.message) || ("请求失败（" + r.status + "）"));
-      err.status = r.status; err.data = data;
-      throw err;
-    }
-    return data;
-  }
-
-  function toast(msg, kind) {
-    const el = document.createElement("div");
-    el.className = "alert alert-" + (kind || "success") + " shadow-sm py-2";
-    el.textContent = msg;
-    $("toast-area").appendChild(el);
-    setTimeout(() => el.remove(), 4000);
-  }
 
   function info(title, html) {
     $("info-title").textContent = title;

@@ -5,38 +5,11 @@
   const API = "/api/cases/config/calendar";
   const $ = id => document.getElementById(id);
   const app = $("calendar-app");
-  const csrf = (document.querySelector('input[name="csrf_token"]') || {}).value || "";
+  const { call, esc, toast } = window.AdminKit;  // shared JSON calls with the CSRF token
   const dayModal = new bootstrap.Modal($("day-modal"));
   const WEEK = ["一", "二", "三", "四", "五", "六", "日"];
   const state = { year: parseInt(app.dataset.year, 10), days: {}, periodsVersion: null, current: null };
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
-
-  async function call(method, url, body, isForm) {
-    const opts = { method, headers: { "Accept": "application/json", "X-CSRFToken": csrf }, credentials: "same-origin" };
-    if (body !== undefined) {
-      if (isForm) { opts.body = body; } else { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    }
-    const r = await fetch(url, opts);
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) {
-      const err = new Error((data && data.error && data.error.message) || ("请求失败（" + r.status + "）"));
-      err.status = r.status; err.data = data;
-      throw err;
-    }
-    return data;
-  }
-
-  function toast(msg, kind) {
-    const el = document.createElement("div");
-    el.className = "alert alert-" + (kind || "success") + " shadow-sm py-2";
-    el.textContent = msg;
-    $("toast-area").appendChild(el);
-    setTimeout(() => el.remove(), 5000);
-  }
 
   function pad(n) { return String(n).padStart(2, "0"); }
   function todayIso() { const d = new Date(); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; }

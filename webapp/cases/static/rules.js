@@ -5,7 +5,7 @@
   "use strict";
   const API = "/api/cases/config";
   const refs = JSON.parse(document.getElementById("rules-refs").textContent);
-  const csrf = (document.querySelector('input[name="csrf_token"]') || {}).value || "";
+  const { call, esc, toast } = window.AdminKit;  // shared JSON calls with the CSRF token
   const $ = id => document.getElementById(id);
   const sourceName = Object.fromEntries(refs.sources);
   const actionName = Object.fromEntries(refs.actions.map(([k, v]) => [k, v.split("（")[0]]));
@@ -13,31 +13,6 @@
   const entryModal = new bootstrap.Modal($("entry-modal"));
   const state = { rules: [], rule: null, entries: [], entry: null, page: 1, size: 20, total: 0 };
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  }
-  async function call(method, url, body, isForm) {
-    const opts = { method, headers: { "Accept": "application/json", "X-CSRFToken": csrf }, credentials: "same-origin" };
-    if (body !== undefined) {
-      if (isForm) { opts.body = body; } else { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    }
-    const r = await fetch(url, opts);
-    let data = null;
-    try { data = await r.json(); } catch (e) { data = null; }
-    if (!r.ok) {
-      const err = new Error((data && data.error && data.error.message) || ("请求失败（" + r.status + "）"));
-      err.status = r.status; err.data = data;
-      throw err;
-    }
-    return data;
-  }
-  function toast(msg, kind) {
-    const el = document.createElement("div");
-    el.className = "alert alert-" + (kind || "success") + " shadow-sm py-2";
-    el.textContent = msg;
-    $("toast-area").appendChild(el);
-    setTimeout(() => el.remove(), 5000);
-  }
   function classOptions(select, kind, value) {
     const kinds = kind ? [kind] : ["component", "event"];
     let html = '<option value="">任意类别</option>';
