@@ -21,6 +21,24 @@ def json_body(allowed: set[str], required: set[str] | frozenset = frozenset()) -
     return body
 
 
+def body_and_files(form_field: str = "data", file_field: str = "photo") -> tuple[dict, list]:
+    """Fields as JSON, or multipart with the JSON in `form_field` and files under
+    `file_field` (pages that send photos with a form)."""
+    import json
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get(form_field)
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            raise GeoError("body_invalid", f"{form_field} 字段应为 JSON 对象") from None
+        files = [f for f in request.files.getlist(file_field) if f and f.filename]
+    else:
+        body, files = request.get_json(silent=True), []
+    if not isinstance(body, dict):
+        raise GeoError("body_invalid", "请求体应为 JSON 对象")
+    return body, files
+
+
 def text_field(body: dict, key: str, label: str, max_len: int, required: bool = False) -> str | None:
     """Strip and check a string field in place; empty optional strings become None."""
     if key not in body:

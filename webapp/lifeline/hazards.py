@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
 from flask import Response, jsonify, render_template, request, send_file, url_for
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from webapp.auth.guard import principal
 from webapp.auth.models import Department
 from webapp.auth.permissions import has_permission, require_permission
 from webapp.db import get_db
+from webapp.validation import body_and_files
 from webapp.lifeline import api, pages
 from webapp.lifeline import hazard_service as svc
 from webapp.lifeline.hazard_models import Hazard, HazardEvent
@@ -27,20 +27,6 @@ MAX_PAGE = 200
 MAP_LIMIT = 5000
 
 
-def payload() -> tuple[dict, list]:
-    """Fields (JSON, or multipart with a JSON `data` field) and uploaded photos (`photo`)."""
-    if request.mimetype == "multipart/form-data":
-        raw = request.form.get("data")
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            raise GeoError("body_invalid", "data 字段应为 JSON 对象") from None
-        files = [f for f in request.files.getlist("photo") if f and f.filename]
-    else:
-        body, files = request.get_json(silent=True), []
-    if not isinstance(body, dict):
-        raise GeoError("body_invalid", "请求体应为 JSON 对象")
-    return body, files
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -162,7 +148,7 @@ def ledger_hazard_export():
 @require_permission("lifeline:hazard:handle")
 def ledger_hazard_create():
     db, who = get_db(), principal()
-    body, files = payload()
+    body, files = body_and_files()
     fields = svc.clean_new(db, body)
     photos = svc.store_photos(files, svc.MAX_PHOTOS - len(fields["photos"]))
     h = svc.create(db, who, fields, source="risk" if fields.get("risk_code") else
@@ -193,7 +179,7 @@ def ledger_hazard_process(hid: int):
 @require_permission("lifeline:hazard:handle")
 def ledger_hazard_act(hid: int):
     db, who = get_db(), principal()
-    body, files = payload()
+    body, files = body_and_files()
     h = svc.act(db, who, hid, body, files)
     db.commit()
     return jsonify(_detail(db, who, h))
@@ -203,7 +189,7 @@ def ledger_hazard_act(hid: int):
 @require_permission("lifeline:hazard:handle")
 def ledger_hazard_plan(hid: int):
     db, who = get_db(), principal()
-    body, _ = payload()
+    body, _ = body_and_files()
     h = svc.set_plan(db, who, hid, body)
     db.commit()
     return jsonify(_detail(db, who, h))
@@ -213,7 +199,7 @@ def ledger_hazard_plan(hid: int):
 @require_permission("lifeline:risk:review")
 def ledger_hazard_supervise(hid: int):
     db, who = get_db(), principal()
-    body, _ = payload()
+    body, _ = body_and_files()
     h = svc.supervise(db, who, hid, body, True)
     db.commit()
     return jsonify(_detail(db, who, h))
@@ -223,7 +209,7 @@ def ledger_hazard_supervise(hid: int):
 @require_permission("lifeline:risk:review")
 def ledger_hazard_unsupervise(hid: int):
     db, who = get_db(), principal()
-    body, _ = payload()
+    body, _ = body_and_files()
     h = svc.supervise(db, who, hid, body, False)
     db.commit()
     return jsonify(_detail(db, who, h))

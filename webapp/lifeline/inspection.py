@@ -27,7 +27,7 @@ from webapp.lifeline import api, pages
 from webapp.lifeline import hazard_service as hsvc
 from webapp.lifeline import inspection_service as isvc
 from webapp.lifeline.hazard_models import Hazard
-from webapp.lifeline.hazards import payload
+from webapp.validation import body_and_files
 from webapp.lifeline.inspection_models import InspectionPlan, InspectionRecord, Inspector
 from webapp.lifeline.risk_config import config_json
 from webapp.lifeline.risk_models import RiskCategory
@@ -242,7 +242,7 @@ def insp_plan_list():
 @require_permission("lifeline:hazard:handle")
 def insp_plan_create():
     db = get_db()
-    body, _ = payload()
+    body, _ = body_and_files()
     p = InspectionPlan(**_clean_plan(db, body, None))
     db.add(p)
     db.commit()
@@ -265,7 +265,7 @@ def _plan_locked(db, pid: int, body: dict) -> InspectionPlan:
 @require_permission("lifeline:hazard:handle")
 def insp_plan_update(pid: int):
     db = get_db()
-    body, _ = payload()
+    body, _ = body_and_files()
     p = _plan_locked(db, pid, body)
     for k, v in _clean_plan(db, body, p).items():
         setattr(p, k, v)
@@ -302,7 +302,7 @@ def insp_inspector_list():
 @require_permission("lifeline:hazard:handle")
 def insp_inspector_add():
     db = get_db()
-    body, _ = payload()
+    body, _ = body_and_files()
     if set(body) - {"user_id", "phone"}:
         raise GeoError("field_unknown", f"未知字段: {', '.join(sorted(set(body) - {'user_id', 'phone'}))}")
     uid = body.get("user_id")
@@ -418,7 +418,7 @@ def insp_record_current():
 @require_permission("lifeline:hazard:handle")
 def insp_record_start():
     db, who = get_db(), principal()
-    body, _ = payload()
+    body, _ = body_and_files()
     if set(body) - {"plan_id"}:
         raise GeoError("field_unknown", "只能指定 plan_id")
     ins = db.get(Inspector, who.id)
@@ -445,7 +445,7 @@ def insp_record_start():
 @require_permission("lifeline:hazard:handle")
 def insp_record_stop(rid: int):
     db, who = get_db(), principal()
-    body, _ = payload()
+    body, _ = body_and_files()
     if set(body) - {"note"}:
         raise GeoError("field_unknown", "只能填写 note")
     r = _record(db, rid, who, lock=True, own=True)
@@ -477,7 +477,7 @@ def insp_record_site_watch(rid: int):
 def insp_record_problem(rid: int):
     """A problem found on the round: a hazard with source `inspection` (photo required)."""
     db, who = get_db(), principal()
-    body, files = payload()
+    body, files = body_and_files()
     r = _record(db, rid, who, lock=True, own=True)
     if r.ended_at is not None:
         raise GeoError("record_closed", "该巡查已结束，不能再上报问题", status=409)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 
 from flask import jsonify, request, send_file
@@ -24,6 +23,7 @@ from webapp.auth.guard import principal
 from webapp.auth.models import Department
 from webapp.auth.permissions import require_permission
 from webapp.db import get_db
+from webapp.validation import body_and_files
 from webapp.lifeline import api
 from webapp.lifeline.risk_config import (ACCIDENT_TYPES, _PHONE, category_subtree, check_version, levels,
                                          responsible_for, root_network)
@@ -52,20 +52,6 @@ def _now():
 
 
 # -- validation -------------------------------------------------------------------
-def _payload() -> tuple[dict, list]:
-    """The request's fields (JSON, or multipart with a JSON `data` field) and uploaded photos."""
-    if request.mimetype == "multipart/form-data":
-        raw = request.form.get("data")
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            raise GeoError("body_invalid", "data 字段应为 JSON 对象") from None
-        files = [f for f in request.files.getlist("photo") if f and f.filename]
-    else:
-        body, files = request.get_json(silent=True), []
-    if not isinstance(body, dict):
-        raise GeoError("body_invalid", "请求体应为 JSON 对象")
-    return body, files
 
 
 def _clean_point(db, body: dict, partial: bool = False) -> dict:
@@ -343,7 +329,7 @@ def register_list():
 @require_permission("lifeline:risk:review")
 def point_register():
     """Direct registration by an auditor (no review needed): LEC is required."""
-    body, files = _payload()
+    body, files = body_and_files()
     unknown = set(body) - POINT_FIELDS - {"l", "e", "c", "note"}
     if unknown:
         raise GeoError("field_unknown", f"未知字段: {', '.join(sorted(unknown))}")
@@ -368,7 +354,7 @@ def point_register():
 @api.patch("/risk/points/<code>")
 @require_permission("lifeline:risk:review")
 def point_update(code: str):
-    body, files = _payload()
+    body, files = body_and_files()
     unknown = set(body) - POINT_FIELDS - {"version", "status"}
     if unknown:
         raise GeoError("field_unknown", f"未知字段: {', '.join(sorted(unknown))}")
@@ -395,7 +381,7 @@ def point_update(code: str):
 @api.post("/risk/points/<code>/assessments")
 @require_permission("lifeline:risk:edit")
 def point_assess(code: str):
-    body, _files = _payload()
+    body, _files = body_and_files()
     unknown = set(body) - {"l", "e", "c", "note", "version"}
     if unknown:
         raise GeoError("field_unknown", f"未知字段: {', '.join(sorted(unknown))}")
@@ -470,7 +456,7 @@ def sub_json(db, s: RiskSubmission, names: dict | None = None) -> dict:
 @api.post("/risk/submissions")
 @require_permission("lifeline:risk:edit")
 def submission_create():
-    body, files = _payload()
+    body, files = body_and_files()
     unknown = set(body) - POINT_FIELDS - {"l", "e", "c", "note", "source", "risk_code"}
     if unknown:
         raise GeoError("field_unknown", f"未知字段: {', '.join(sorted(unknown))}")
